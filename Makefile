@@ -1,0 +1,33 @@
+# Two commands for a newcomer: `make build` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-from-pyproject
+MKDOCS_FILE ?= mkdocs.yml
+
+.PHONY: build test bench status lint clean
+
+# Re-install only when pyproject.toml changed (the stamp is older than it).
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+build: $(STAMP)
+	$(PY) -m pipeline build -f $(MKDOCS_FILE) $(if $(FROZEN),--frozen,)
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+status: $(STAMP)
+	$(PY) -m pipeline status -f $(MKDOCS_FILE)
+
+bench: $(STAMP)
+	$(PY) tests/bench.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check pipeline tests
+
+clean:
+	rm -rf site .enrich/cache

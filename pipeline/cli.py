@@ -1,0 +1,156 @@
+"""The commands. Each loads the site, builds the plan, and hands it to one stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .cache import ScanCache
+from .config import Site, load_site
+from .discover import discover
+from .errors import Problem
+from .plan import Plan, build_plan
+from .status import display_path, render_text, to_json
+
+config_option = click.option(
+    "-f",
+    "--config-file",
+    "config_file",
+    default="mkdocs.yml",
+    show_default=True,
+    type=click.Path(dir_okay=True),
+    help="The site's mkdocs.yml.",
+)
+
+
+def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
+    site = load_site(config_file)
+    cache = ScanCache(site.state_dir / "cache" / "scan.json")
+    found = discover(site, cache)
+    return site, build_plan(site, found, model=model)
+
+
+def report_problems(site: Site, problems: list[Problem]) -> None:
+    for p in problems:
+        where = display_path(site, p.path) + (f":{p.line}" if p.line else "")
+        click.echo(f"{where}: {p.message}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pipeline")
+def cli() -> None:
+    """Page summaries and image alt text for a MkDocs site, spent once per change."""
+
+
+@cli.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (schema in README).")
+@click.option("-v", "--verbose", is_flag=True, help="List every item, not only those to act on.")
+@click.option("--model", default=None, help="Plan for this model instead of the configured one.")
+def status(config_file: str, as_json: bool, verbose: bool, model: str | None) -> int:
+    """Show what enrichment would do, and what it would cost, without spending anything."""
+    site, plan = load_plan(config_file, model)
+    report_problems(site, plan.problems)
+    if as_json:
+        click.echo(json.dumps(to_json(plan), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_text(plan, verbose=verbose))
+    return 1 if plan.problems else 0
+
+
+@cli.command()
+@config_option
+@click.option("-n", "--dry-run", is_flag=True, help="List what would be removed.")
+def prune(config_file: str, dry_run: bool) -> int:
+    """Remove orphan sidecars: those whose source is gone and whose text nothing claims."""
+    site, plan = load_plan(config_file)
+    for rel in plan.orphans:
+        click.echo(("would remove " if dry_run else "removed ") + display_path(site, rel))
+        if not dry_run:
+            Path(site.docs_dir / rel).unlink(missing_ok=True)
+    if not plan.orphans:
+        click.echo("no orphan sidecars")
+    return 0
+
+
+@cli.command()
+@config_option
+@click.option(
+    "-n", "--dry-run", is_flag=True, help="Print the requests and their cost; spend nothing."
+)
+@click.option("--only", type=click.Choice(["pages", "images"]), help="Enrich only pages or images.")
+@click.option("--upgrade", is_flag=True, help="Also re-make outdated items (older model/prompt).")
+@click.option("--max-cost", type=click.FloatRange(min=0, min_open=True), help="Dollar budget.")
+@click.option("--max-tokens", type=click.IntRange(min=1), help="Token budget (input+output).")
+@click.option("--concurrency", type=click.IntRange(1, 32), help="Requests in flight at once.")
+@click.option("--model", help="Model for new requests (default: the plugin's `model`).")
+@click.option("--force", is_flag=True, help="Re-make the PATHS given, whatever their state.")
+@click.option("--write-back", is_flag=True, help="Also write alt text into the markdown source.")
+@click.option("--batch", is_flag=True, help="Submit stale items as one Message Batch (half price).")
+@click.option("--wait", "wait_", is_flag=True, help="With --batch: wait for the batch to end.")
+@click.option("--commit", is_flag=True, help="Commit the sidecars and ledger afterwards (CI).")
+@click.argument("paths", nargs=-1)
+def enrich(
+    config_file,
+    dry_run,
+    only,
+    upgrade,
+    max_cost,
+    max_tokens,
+    concurrency,
+    model,
+    force,
+    write_back,
+    batch,
+    wait_,
+    commit,
+    paths,
+) -> int:
+    """Ask Claude for what is stale, write sidecars, log every request to the ledger."""
+    from .run import enrich_command
+
+    if paths and not force:
+        raise click.UsageError("PATHS are only taken with --force")
+    return enrich_command(
+        config_file,
+        dry_run=dry_run,
+        only=only,
+        upgrade=upgrade,
+        max_cost=max_cost,
+        max_tokens=max_tokens,
+        concurrency=concurrency,
+        model=model,
+        force=paths,
+        write_back=write_back,
+        batch=batch,
+        wait=wait_,
+        commit=commit,
+    )
+
+
+@cli.command()
+@config_option
+@click.option("--review", is_flag=True, help="List what a person should look at.")
+@click.option(
+    "--builds",
+    type=click.IntRange(min=1),
+    help="Builds to compare against (default: runs recorded in the ledger).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+def report(config_file: str, review: bool, builds: int | None, as_json: bool) -> int:
+    """Tokens, dollars and requests per run and in total, and impact per token."""
+    from .report import report_command
+
+    return report_command(config_file, review=review, builds=builds, as_json=as_json)
+
+
+@cli.command()
+@config_option
+@click.option("--frozen", is_flag=True, help="Fail if anything is stale; never call the API.")
+def build(config_file: str, frozen: bool) -> int:
+    """Enrich (when ANTHROPIC_API_KEY is set), then `mkdocs build --strict`."""
+    from .run import build_command
+
+    return build_command(config_file, frozen=frozen)

@@ -1,0 +1,474 @@
+"""docs_dir -> pages, image references and image files. The first stage; reads, never writes.
+
+Every user mistake becomes a `Problem` naming the file (and line), and the item is left
+out; nothing here raises for bad content. Parsing and hashing results are kept in an
+untracked cache keyed by (path, size, mtime), so a warm `status` reads no file twice;
+correctness never depends on it (a stale key just means the file is read again).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import posixpath
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+from xml.etree import ElementTree
+
+import frontmatter
+import yaml
+from PIL import Image, UnidentifiedImageError
+
+from .cache import ScanCache
+from .config import Site
+from .errors import Problem, SidecarError
+from .fingerprint import bytes_fingerprint, page_fingerprint
+from .markdown import parse_page
+from .store import MARKDOWN_EXTENSIONS, SUFFIX, Sidecar, from_dict, loads, source_of, to_dict
+from .store import kind_of as _kind_of
+
+# Types the Messages API takes as they are; others Pillow can read are converted first.
+API_TYPES = {"png", "jpeg", "gif", "webp"}
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    """One use of an image on a page."""
+
+    page: str
+    line: int
+    src: str
+    alt: str | None
+    syntax: str
+    heading: str
+    context: str
+    target: str | None = None  # docs_dir-relative path of the file, when local and found
+    skip: str | None = None  # why it is not an item: "remote", "data-uri", "template", ...
+
+
+@dataclass(frozen=True, slots=True)
+class PageSource:
+    path: str
+    fingerprint: str
+    title: str
+    description: str | None  # written by the author in frontmatter
+    first_paragraph: str
+    headings: tuple[str, ...]
+    input_chars: int  # plain text length, before the token cut
+    refs: tuple[ImageRef, ...]
+    line_offset: int  # lines of frontmatter above the body
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFile:
+    path: str
+    fingerprint: str
+    media: str  # png | jpeg | gif | webp | svg | another type Pillow reads
+    width: int
+    height: int
+    size: int
+    frames: int = 1
+    svg_text: str = ""  # <title>/<desc> of an SVG
+
+
+@dataclass
+class Discovery:
+    pages: list[PageSource] = field(default_factory=list)
+    images: dict[str, ImageFile] = field(default_factory=dict)
+    sidecars: dict[str, Sidecar] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    # Files that could not be read as what they are (page, image or sidecar): path -> why.
+    failed: dict[str, Problem] = field(default_factory=dict)
+    files: frozenset[str] = frozenset()
+
+
+# --- walking docs_dir ---------------------------------------------------------------------
+
+
+def walk(site: Site, problems: list[Problem]) -> Iterator[tuple[str, os.stat_result]]:
+    """Every file MkDocs would see, as (docs-relative path, stat); symlink loops reported."""
+    docs = site.docs_dir
+    seen: set[str] = {os.path.realpath(docs)}
+    stack = [docs]
+    while stack:
+        here = stack.pop()
+        try:
+            entries = sorted(os.scandir(here), key=lambda e: e.name)
+        except OSError as e:
+            problems.append(Problem(_rel(site, here), f"cannot read folder ({e.strerror})"))
+            continue
+        for entry in entries:
+            rel = _rel(site, entry.path)
+            if site.exclude_docs.match_file(rel + ("/" if entry.is_dir() else "")):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    real = os.path.realpath(entry.path)
+                    if real in seen or _is_ancestor(real, here):
+                        problems.append(Problem(rel, "symlink loop: folder already visited"))
+                        continue
+                    seen.add(real)
+                    stack.append(Path(entry.path))
+                    continue
+                st = entry.stat(follow_symlinks=True)
+            except OSError as e:
+                why = "symlink loop" if e.errno == 40 else (e.strerror or "cannot stat")
+                if entry.is_symlink() and not os.path.exists(entry.path):
+                    why = "broken symlink" if e.errno != 40 else why
+                problems.append(Problem(rel, why))
+                continue
+            yield rel, st
+
+
+def _is_ancestor(real: str, here: Path) -> bool:
+    here_real = os.path.realpath(here)
+    return here_real == real or here_real.startswith(real.rstrip(os.sep) + os.sep)
+
+
+def _rel(site: Site, path) -> str:
+    return Path(path).relative_to(site.docs_dir).as_posix()
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def split_page(rel: str, data: bytes) -> tuple[dict, str, int] | Problem:
+    """A page's bytes -> (frontmatter, body, lines of frontmatter above the body)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data.count(b"\n", 0, e.start) + 1
+        return Problem(rel, f"not valid UTF-8 (byte 0x{data[e.start]:02x}); save it as UTF-8", line)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    handler = frontmatter.YAMLHandler()
+    if not handler.detect(text):
+        return {}, text, 0
+    try:
+        _, fm, body = handler.FM_BOUNDARY.split(text, 2)
+    except ValueError:
+        return Problem(rel, "frontmatter opened with '---' but never closed", 1)
+    offset = text[: len(text) - len(body)].count("\n")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            meta = handler.load(fm)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = mark.line + 2 if mark else 1
+        what = getattr(e, "problem", None) or "cannot be parsed"
+        return Problem(rel, f"invalid YAML frontmatter: {what}", line)
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        return Problem(rel, "frontmatter must be a mapping of keys to values", 2)
+    return meta, body, offset
+
+
+def read_page(rel: str, data: bytes) -> dict | Problem:
+    """One page's bytes -> a cacheable dict of what we need from it, or a Problem."""
+    split = split_page(rel, data)
+    if isinstance(split, Problem):
+        return split
+    meta, body, offset = split
+    parsed = parse_page(body)
+    title = meta.get("title")
+    description = meta.get("description")
+    return {
+        "fingerprint": page_fingerprint(body),
+        "title": str(title).strip() if title else (parsed.h1 or _title_from_path(rel)),
+        "description": str(description).strip() if description else None,
+        "first_paragraph": parsed.first_paragraph,
+        "headings": list(parsed.headings),
+        "input_chars": len(parsed.plain_text),
+        "offset": offset,
+        "refs": [
+            [r.src, r.alt, r.syntax, r.line + offset, r.heading, r.context] for r in parsed.refs
+        ],
+    }
+
+
+def _title_from_path(rel: str) -> str:
+    stem = posixpath.splitext(posixpath.basename(rel))[0]
+    if stem in ("index", "README"):
+        parent = posixpath.basename(posixpath.dirname(rel))
+        stem = parent or "Home"
+    return re.sub(r"[-_]+", " ", stem).strip().capitalize()
+
+
+def page_url_dir(rel: str, use_directory_urls: bool) -> str:
+    """The folder of a page's rendered URL, docs-relative, as a browser resolves raw HTML."""
+    folder, name = posixpath.split(rel)
+    stem = posixpath.splitext(name)[0]
+    if not use_directory_urls or stem in ("index", "README"):
+        return folder
+    return posixpath.join(folder, stem)
+
+
+# --- resolving a reference ------------------------------------------------------------------
+
+
+class Resolver:
+    def __init__(self, site: Site, files: frozenset[str]):
+        self.site = site
+        self.files = files
+        self._by_name: dict[str, list[str]] = {}
+        for f in files:
+            self._by_name.setdefault(posixpath.basename(f), []).append(f)
+        self._url_prefix = urlsplit(site.site_url or "").path.strip("/")
+
+    def resolve(
+        self, page: str, src: str, syntax: str
+    ) -> tuple[str | None, str | None, str | None]:
+        """-> (target, skip reason, problem message); exactly one is set."""
+        src = src.strip()
+        if not src:
+            return None, None, "image has an empty src"
+        if "{{" in src or "{%" in src:
+            return None, "template", None
+        parts = urlsplit(src)
+        if parts.scheme == "data":
+            return None, "data-uri", None
+        if parts.scheme or parts.netloc:
+            if parts.scheme in ("http", "https", "") and parts.netloc:
+                return None, "remote", None
+            return None, f"{parts.scheme}-url", None
+        path = unquote(parts.path)
+        if not path:
+            return None, "fragment-only", None
+        candidates: list[str] = []
+        if path.startswith("/"):
+            candidates.append(path.lstrip("/"))
+            if self._url_prefix and path.lstrip("/").startswith(self._url_prefix + "/"):
+                candidates.append(path.lstrip("/")[len(self._url_prefix) + 1 :])
+        else:
+            source_dir = posixpath.dirname(page)
+            url_dir = page_url_dir(page, self.site.use_directory_urls)
+            bases = [url_dir, source_dir] if syntax == "html" else [source_dir, url_dir]
+            candidates += [posixpath.join(b, path) for b in dict.fromkeys(bases)]
+        escaped = False
+        for cand in candidates:
+            norm = posixpath.normpath(cand)
+            if norm == ".." or norm.startswith("../"):
+                escaped = True
+                continue
+            if norm in self.files:
+                if not self._inside(norm):
+                    return None, None, f"image path escapes docs_dir through a symlink: {src}"
+                return norm, None, None
+        if not path.startswith("/"):
+            found = self._by_suffix(path)
+            if found:
+                return found, None, None
+        if escaped:
+            return None, None, f"image path escapes docs_dir: {src}"
+        return None, None, f"image not found: {src}"
+
+    def _by_suffix(self, path: str) -> str | None:
+        """Raw HTML written for a rendered URL we cannot know (a blog post's dated URL):
+        accept a unique file whose path ends with the reference minus its leading ../"""
+        rest = posixpath.normpath(path)
+        while rest.startswith("../"):
+            rest = rest[3:]
+        if rest.startswith("..") or not rest or rest == path:
+            return None
+        hits = [
+            f
+            for f in self._by_name.get(posixpath.basename(rest), [])
+            if f == rest or f.endswith("/" + rest)
+        ]
+        return hits[0] if len(hits) == 1 else None
+
+    def _inside(self, rel: str) -> bool:
+        real = os.path.realpath(self.site.docs_dir / rel)
+        docs = os.path.realpath(self.site.docs_dir)
+        return real.startswith(docs.rstrip(os.sep) + os.sep)
+
+
+# --- images -------------------------------------------------------------------------------
+
+_SVG_HEAD = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<!DOCTYPE[^>]*>\s*)*<svg\b", re.S
+)
+
+
+def sniff(data: bytes) -> str | None:
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    if _SVG_HEAD.match(data[:4096]):
+        return "svg"
+    return None
+
+
+def read_image(rel: str, data: bytes) -> dict | Problem:
+    """An image's bytes -> a cacheable dict (type, size, fingerprint), or a Problem."""
+    if not data:
+        return Problem(rel, "image file is empty")
+    kind = sniff(data)
+    if kind == "svg":
+        return _read_svg(rel, data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(io.BytesIO(data)) as im:
+                fmt = (im.format or "").lower()
+                width, height = im.size
+                frames = getattr(im, "n_frames", 1)
+                im.verify()
+            if kind in ("jpeg", "webp"):
+                # verify() checks little for these; decoding a tiny draft catches truncation.
+                with Image.open(io.BytesIO(data)) as im:
+                    im.draft("RGB", (64, 64))
+                    im.load()
+    except UnidentifiedImageError:
+        if kind is not None:
+            return Problem(rel, f"corrupt image: not a readable {kind.upper()} file")
+        return Problem(
+            rel, "unknown image type: not PNG, JPEG, GIF, WebP, SVG or another format Pillow reads"
+        )
+    except Exception as e:  # Pillow raises many types for damaged files
+        return Problem(rel, f"corrupt image ({type(e).__name__}: {str(e)[:80]})")
+    if kind is None and fmt not in ("bmp", "tiff", "ico", "avif", "jpeg2000", "tga", "ppm"):
+        return Problem(rel, f"unsupported image type: {fmt or 'unknown'}")
+    return {
+        "fingerprint": bytes_fingerprint(data),
+        "media": kind or fmt,
+        "width": width,
+        "height": height,
+        "frames": frames,
+        "size": len(data),
+        "svg_text": "",
+    }
+
+
+def _read_svg(rel: str, data: bytes) -> dict | Problem:
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError as e:
+        return Problem(rel, f"corrupt SVG: {e}", e.position[0] if e.position else None)
+    width, height = _svg_size(root)
+    texts = []
+    for el in root:
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag in ("title", "desc") and (el.text or "").strip():
+            texts.append(" ".join(el.text.split()))
+    return {
+        "fingerprint": bytes_fingerprint(data),
+        "media": "svg",
+        "width": width,
+        "height": height,
+        "frames": 1,
+        "size": len(data),
+        "svg_text": " — ".join(texts)[:400],
+    }
+
+
+def _svg_size(root: ElementTree.Element) -> tuple[int, int]:
+    def num(value: str | None) -> float | None:
+        m = re.match(r"\s*([0-9.]+)\s*(px)?\s*$", value or "")
+        return float(m.group(1)) if m else None
+
+    w, h = num(root.get("width")), num(root.get("height"))
+    if w and h:
+        return round(w), round(h)
+    box = (root.get("viewBox") or "").replace(",", " ").split()
+    if len(box) == 4:
+        try:
+            return round(float(box[2])), round(float(box[3]))
+        except ValueError:
+            pass
+    return 300, 150  # the browser default for a replaced element with no size
+
+
+# --- the stage ----------------------------------------------------------------------------
+
+
+def discover(site: Site, cache: ScanCache | None = None) -> Discovery:
+    cache = cache or ScanCache(None)
+    found = Discovery()
+    stats: dict[str, os.stat_result] = {}
+    for rel, st in walk(site, found.problems):
+        stats[rel] = st
+    found.files = frozenset(stats)
+    resolver = Resolver(site, found.files)
+
+    wanted_images: set[str] = set()
+    for rel in sorted(r for r in stats if r.lower().endswith(MARKDOWN_EXTENSIONS)):
+        data = _cached(cache, "page", site, rel, stats[rel], read_page, found)
+        if data is None:
+            continue
+        refs = []
+        for src, alt, syntax, line, heading, context in data["refs"]:
+            target, skip, problem = resolver.resolve(rel, src, syntax)
+            if problem:
+                found.problems.append(Problem(rel, problem, line))
+                skip = "error"
+            elif target:
+                wanted_images.add(target)
+            refs.append(ImageRef(rel, line, src, alt, syntax, heading, context, target, skip))
+        found.pages.append(
+            PageSource(
+                path=rel,
+                fingerprint=data["fingerprint"],
+                title=data["title"],
+                description=data["description"],
+                first_paragraph=data["first_paragraph"],
+                headings=tuple(data["headings"]),
+                input_chars=data["input_chars"],
+                refs=tuple(refs),
+                line_offset=data["offset"],
+            )
+        )
+
+    for rel in sorted(wanted_images):
+        data = _cached(cache, "image", site, rel, stats[rel], read_image, found)
+        if data is not None:
+            found.images[rel] = ImageFile(path=rel, **data)
+
+    for rel in sorted(r for r in stats if r.endswith(SUFFIX)):
+        data = _cached(cache, "sidecar", site, rel, stats[rel], read_sidecar, found)
+        if data is not None:
+            found.sidecars[rel] = from_dict(data)
+    cache.save()
+    return found
+
+
+def read_sidecar(rel: str, data: bytes) -> dict | Problem:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return Problem(rel, "corrupt sidecar: not valid UTF-8")
+    try:
+        return to_dict(loads(text, rel, _kind_of(source_of(rel))))
+    except SidecarError as e:
+        return e.problem
+
+
+def _cached(cache: ScanCache, kind: str, site: Site, rel: str, st, reader, found: Discovery):
+    problems = found.problems
+    hit = cache.get(kind, rel, st)
+    if hit is None:
+        try:
+            data = (site.docs_dir / rel).read_bytes()
+        except OSError as e:
+            problems.append(Problem(rel, f"cannot read ({e.strerror})"))
+            return None
+        result = reader(rel, data)
+        hit = {"problem": [result.message, result.line]} if isinstance(result, Problem) else result
+        cache.put(kind, rel, st, hit)
+    if "problem" in hit:
+        message, line = hit["problem"]
+        problem = Problem(rel, message, line)
+        problems.append(problem)
+        found.failed[rel] = problem
+        return None
+    return hit

@@ -1,0 +1,264 @@
+"""Discovered items + sidecars -> a Plan: each item's state, before anything is spent.
+
+A pure function of its inputs. States:
+
+  new, changed   stale: enrich spends on these
+  outdated       made with another model or prompt version: spend only on --upgrade
+  up-to-date     nothing to do
+  author         the author wrote the text (frontmatter description, alt in markdown,
+                 or a sidecar with `source: author`)
+  edited         a person changed the generated text: never overwritten
+  edited-review  ... and the source changed since: a person should look
+  skipped        cannot be processed (reason given); the rest go on
+
+A result is found by fingerprint anywhere in the tree, so a moved or renamed source,
+or the same image bytes at several paths, costs nothing.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from .config import Site
+from .discover import Discovery, ImageFile, ImageRef, PageSource
+from .errors import Problem
+from .prompts import (
+    IMAGE_PROMPT_VERSION,
+    PAGE_PROMPT_VERSION,
+    estimate_image_request,
+    estimate_page_request,
+)
+from .store import SUFFIX, Sidecar, kind_of, sidecar_path, source_of
+
+
+class State(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    OUTDATED = "outdated"
+    UP_TO_DATE = "up-to-date"
+    AUTHOR = "author"
+    EDITED = "edited"
+    EDITED_REVIEW = "edited-review"
+    SKIPPED = "skipped"
+
+
+STALE = frozenset({State.NEW, State.CHANGED})
+STATES = tuple(State)
+
+
+@dataclass(frozen=True)
+class Item:
+    kind: str  # "page" | "image"
+    path: str  # docs_dir-relative; for an image, the first of its paths
+    state: State
+    fingerprint: str | None = None
+    detail: str = ""
+    sidecar: str | None = None  # the sidecar holding its text now, wherever it is
+    home: str = ""  # where its sidecar belongs
+    estimate: int = 0  # input tokens a request for it would cost (local estimate)
+    paths: tuple[str, ...] = ()  # images: every path holding these bytes
+    pages: tuple[str, ...] = ()  # images: pages that use it
+
+    @property
+    def stale(self) -> bool:
+        return self.state in STALE
+
+    @property
+    def needs_rehome(self) -> bool:
+        return (
+            bool(self.sidecar)
+            and self.sidecar != self.home
+            and self.state
+            in (
+                State.UP_TO_DATE,
+                State.OUTDATED,
+                State.EDITED,
+                State.AUTHOR,
+            )
+        )
+
+
+@dataclass
+class Plan:
+    site: Site
+    model: str
+    items: list[Item]
+    discovery: Discovery
+    orphans: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[Problem]:
+        return self.discovery.problems
+
+    @property
+    def skipped_refs(self) -> list[ImageRef]:
+        return [r for p in self.discovery.pages for r in p.refs if r.skip and r.skip != "error"]
+
+    def counts(self) -> dict[str, Counter]:
+        out: dict[str, Counter] = {"page": Counter(), "image": Counter()}
+        for item in self.items:
+            out[item.kind][item.state] += 1
+        return out
+
+    def stale(self) -> list[Item]:
+        return [i for i in self.items if i.stale]
+
+    def outdated(self) -> list[Item]:
+        return [i for i in self.items if i.state is State.OUTDATED]
+
+    def item(self, kind: str, path: str) -> Item | None:
+        for i in self.items:
+            if i.kind == kind and (i.path == path or path in i.paths):
+                return i
+        return None
+
+
+def _excluded(site: Site, path: str) -> bool:
+    return any(fnmatch.fnmatch(path, pat) for pat in site.options.exclude)
+
+
+def _state_of(sc: Sidecar, model: str, version: str) -> tuple[State, str]:
+    if sc.source == "author":
+        return State.AUTHOR, "written by a person"
+    if sc.edited:
+        return State.EDITED, "edited by a person"
+    if sc.model != model or sc.prompt != version:
+        return State.OUTDATED, f"made with {sc.model} / {sc.prompt}"
+    return State.UP_TO_DATE, ""
+
+
+def _classify(
+    home: str,
+    extra_homes: list[str],
+    fp: str,
+    found: Discovery,
+    by_fp: dict[str, list[str]],
+    model: str,
+    version: str,
+) -> tuple[State, str | None, str]:
+    """-> (state, sidecar holding the text, detail)."""
+    sidecars = found.sidecars
+    if home in found.failed:
+        return State.SKIPPED, None, f"corrupt sidecar {home}: {found.failed[home].message}"
+    for h in [home, *extra_homes]:
+        sc = sidecars.get(h)
+        if sc is not None and sc.fingerprint == fp:
+            state, detail = _state_of(sc, model, version)
+            return state, h, detail
+    sc = sidecars.get(home)
+    if sc is not None and sc.human:
+        if sc.fingerprint is None:
+            state, detail = _state_of(sc, model, version)
+            return state, home, detail
+        return State.EDITED_REVIEW, home, "source changed since this edited text: review"
+    for other in by_fp.get(fp, ()):
+        state, detail = _state_of(sidecars[other], model, version)
+        if source_of(other) not in found.files:
+            how = f"moved: text found in {other}, re-homed by the next enrich"
+        else:
+            how = f"same content as {source_of(other)}"
+        return state, other, "; ".join(x for x in (how, detail) if x)
+    if sc is not None:
+        return State.CHANGED, home, "source changed since the text was made"
+    return State.NEW, None, ""
+
+
+def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
+    model = model or site.options.model
+    budget = site.options.page_token_budget
+    max_edge = site.options.image_max_edge
+    by_fp: dict[str, list[str]] = defaultdict(list)
+    for rel, sc in sorted(found.sidecars.items()):
+        if sc.fingerprint:
+            by_fp[f"{sc.kind}:{sc.fingerprint}"].append(rel)
+    page_fp = {k[5:]: v for k, v in by_fp.items() if k.startswith("page:")}
+    image_fp = {k[6:]: v for k, v in by_fp.items() if k.startswith("image:")}
+
+    items: list[Item] = []
+    for path, problem in sorted(found.failed.items()):
+        if not path.endswith(SUFFIX):
+            items.append(Item(kind_of(path), path, State.SKIPPED, detail=problem.message))
+
+    for page in found.pages:
+        items.append(_page_item(site, page, found, page_fp, model, budget))
+
+    groups: dict[str, list[ImageFile]] = defaultdict(list)
+    for img in found.images.values():
+        groups[img.fingerprint].append(img)
+    refs_by_target: dict[str, list[ImageRef]] = defaultdict(list)
+    for page in found.pages:
+        for ref in page.refs:
+            if ref.target:
+                refs_by_target[ref.target].append(ref)
+    for files in groups.values():
+        # The copy most pages use names the item: its file name is context for the model.
+        files.sort(key=lambda f: (-len(refs_by_target[f.path]), len(f.path), f.path))
+        refs = [r for f in files for r in refs_by_target[f.path]]
+        items.append(_image_item(site, files, refs, found, image_fp, model, max_edge))
+
+    items.sort(key=lambda i: (i.kind != "page", i.path))
+    claimed = {i.sidecar for i in items if i.sidecar}
+    orphans = sorted(
+        rel
+        for rel in list(found.sidecars) + [r for r in found.failed if r.endswith(SUFFIX)]
+        if source_of(rel) not in found.files and rel not in claimed
+    )
+    return Plan(site=site, model=model, items=items, discovery=found, orphans=orphans)
+
+
+def _page_item(site, page: PageSource, found, page_fp, model, budget) -> Item:
+    home = sidecar_path(page.path)
+    base = {"fingerprint": page.fingerprint, "home": home}
+    if _excluded(site, page.path):
+        return Item("page", page.path, State.SKIPPED, detail="excluded by config", **base)
+    if page.description:
+        sidecar = home if home in found.sidecars else None
+        return Item(
+            "page",
+            page.path,
+            State.AUTHOR,
+            detail="description in frontmatter",
+            sidecar=sidecar,
+            **base,
+        )
+    state, sidecar, detail = _classify(
+        home, [], page.fingerprint, found, page_fp, model, PAGE_PROMPT_VERSION
+    )
+    estimate = 0
+    if state in STALE or state is State.OUTDATED:
+        estimate = estimate_page_request(page.input_chars, page.title, budget, model)
+    return Item("page", page.path, state, detail=detail, sidecar=sidecar, estimate=estimate, **base)
+
+
+def _image_item(site, files, refs, found, image_fp, model, max_edge) -> Item:
+    first = files[0]
+    paths = tuple(f.path for f in files)
+    home = sidecar_path(first.path)
+    pages = tuple(sorted({r.page for r in refs}))
+    base = {"fingerprint": first.fingerprint, "home": home, "paths": paths, "pages": pages}
+    if all(_excluded(site, p) for p in paths):
+        return Item("image", first.path, State.SKIPPED, detail="excluded by config", **base)
+    written = [r for r in refs if r.alt and r.alt.strip()]
+    if written:
+        detail = "alt text in the markdown"
+        if len(written) < len(refs):
+            detail = f"alt text from {written[0].page}:{written[0].line} reused where missing"
+        return Item("image", first.path, State.AUTHOR, detail=detail, **base)
+    state, sidecar, detail = _classify(
+        home,
+        [sidecar_path(p) for p in paths[1:]],
+        first.fingerprint,
+        found,
+        image_fp,
+        model,
+        IMAGE_PROMPT_VERSION,
+    )
+    estimate = 0
+    if state in STALE or state is State.OUTDATED:
+        estimate = estimate_image_request(first.width, first.height, max_edge, model)
+    return Item(
+        "image", first.path, state, detail=detail, sidecar=sidecar, estimate=estimate, **base
+    )

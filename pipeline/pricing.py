@@ -1,0 +1,109 @@
+"""Models we know, their prices, and the local token estimate. Pure data, no I/O.
+
+Prices are USD per million tokens, read on 2026-11-25 from the stored copies of
+platform.claude.com/docs/en/about-claude/pricing and the model overview pages.
+Update `PRICES_READ_ON` with the table. Requests with prompts over 100K tokens are
+billed at a higher band on the 5.x Haiku; our requests are a few thousand tokens at most.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+PRICES_READ_ON = "2026-11-25"
+
+# The cheapest current Haiku-class model: one value, overridable in mkdocs.yml and with --model.
+DEFAULT_MODEL = "claude-haiku-5-5"
+
+
+@dataclass(frozen=True)
+class Price:
+    input: float
+    output: float
+    cache_write: float  # 5-minute TTL
+    cache_read: float
+    batch_input: float
+    batch_output: float
+    # Shorter cacheable prefixes are silently not cached, and paid in full on every request.
+    min_cacheable_tokens: int
+    # Characters per token for the local estimate; 5.x models use the newer tokenizer,
+    # which counts the same text as about 30 % more tokens than Haiku 4.5.
+    chars_per_token: float
+
+
+PRICES: dict[str, Price] = {
+    "claude-haiku-5-5": Price(0.10, 0.50, 0.125, 0.01, 0.05, 0.25, 512, 3.1),
+    "claude-haiku-4-5": Price(1.00, 5.00, 1.25, 0.10, 0.50, 2.50, 4096, 4.0),
+    "claude-sonnet-5-5": Price(2.00, 10.00, 2.50, 0.10, 1.00, 5.00, 1024, 3.1),
+    "claude-sonnet-4-5": Price(3.00, 15.00, 3.75, 0.30, 1.50, 7.50, 1024, 4.0),
+    "claude-opus-5-5": Price(4.00, 20.00, 5.00, 0.40, 2.00, 10.00, 512, 3.1),
+}
+
+
+def price_for(model: str) -> Price | None:
+    if model in PRICES:
+        return PRICES[model]
+    # Dated snapshots ("claude-haiku-4-5-20251001") are priced like their alias.
+    for alias, price in PRICES.items():
+        if model.startswith(alias + "-"):
+            return price
+    return None
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_input_tokens
+            + self.cache_read_input_tokens
+        )
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
+
+def cost(model: str, usage: Usage, *, batch: bool = False) -> float | None:
+    """Dollars for one request's usage; None when the model's price is unknown."""
+    p = price_for(model)
+    if p is None:
+        return None
+    if batch:
+        # Batch halves every rate, cache rates included.
+        fresh_in, out = p.batch_input, p.batch_output
+        write, read = p.cache_write / 2, p.cache_read / 2
+    else:
+        fresh_in, out, write, read = p.input, p.output, p.cache_write, p.cache_read
+    dollars = (
+        usage.input_tokens * fresh_in
+        + usage.output_tokens * out
+        + usage.cache_creation_input_tokens * write
+        + usage.cache_read_input_tokens * read
+    )
+    return dollars / 1_000_000
+
+
+def estimate_text_tokens(text_or_chars: str | int, model: str) -> int:
+    """Local estimate of tokens for text, used when no key (and so no count_tokens) is set."""
+    chars = text_or_chars if isinstance(text_or_chars, int) else len(text_or_chars)
+    p = price_for(model)
+    per = p.chars_per_token if p else 3.1
+    return math.ceil(chars / per) if chars else 0
+
+
+def estimate_image_tokens(width: int, height: int) -> int:
+    """The API's own rule of thumb: about width * height / 750 tokens per image."""
+    return max(1, math.ceil(width * height / 750))

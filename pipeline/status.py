@@ -1,0 +1,154 @@
+"""Print a Plan: a short table a writer reads at a glance, or stable JSON for tools.
+
+JSON schema `pipeline.status/1` is documented in README.md; add fields, never rename.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+from .plan import STALE, Plan, State
+from .pricing import Usage, cost
+from .prompts import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
+
+SCHEMA = "pipeline.status/1"
+
+_COLUMNS = [
+    (State.NEW, "new"),
+    (State.CHANGED, "changed"),
+    (State.OUTDATED, "outdated"),
+    (State.UP_TO_DATE, "up-to-date"),
+    (State.AUTHOR, "author"),
+    (State.EDITED, "edited"),
+    (State.EDITED_REVIEW, "review"),
+    (State.SKIPPED, "skipped"),
+]
+
+
+def display_path(plan_or_site, rel: str) -> str:
+    """A docs-relative path as the user would type it from where they ran the command."""
+    site = getattr(plan_or_site, "site", plan_or_site)
+    full = site.docs_dir / rel
+    try:
+        shown = os.path.relpath(full)
+    except ValueError:
+        return str(full)
+    return str(full) if shown.startswith("../..") else shown
+
+
+def estimates(plan: Plan) -> dict[str, int]:
+    return {
+        "stale": sum(i.estimate for i in plan.items if i.state in STALE),
+        "outdated": sum(i.estimate for i in plan.items if i.state is State.OUTDATED),
+    }
+
+
+def to_json(plan: Plan) -> dict:
+    counts = plan.counts()
+    est = estimates(plan)
+    skipped = plan.skipped_refs
+    refs = {
+        p.path: [
+            {"line": r.line, "src": r.src, "alt": r.alt, "target": r.target, "skip": r.skip}
+            for r in p.refs
+        ]
+        for p in plan.discovery.pages
+    }
+    return {
+        "schema": SCHEMA,
+        "config_file": str(plan.site.config_file),
+        "docs_dir": str(plan.site.docs_dir),
+        "model": plan.model,
+        "prompt_versions": {"page": PAGE_PROMPT_VERSION, "image": IMAGE_PROMPT_VERSION},
+        "totals": {
+            "pages": {s.value: counts["page"][s] for s in State},
+            "images": {s.value: counts["image"][s] for s in State},
+            "stale": len(plan.stale()),
+            "outdated": len(plan.outdated()),
+            "estimated_input_tokens": est,
+            "estimated_input_cost_usd": {
+                k: cost(plan.model, Usage(input_tokens=v)) for k, v in est.items()
+            },
+            "problems": len(plan.problems),
+            "orphans": len(plan.orphans),
+            "skipped_references": len(skipped),
+        },
+        "items": [
+            {
+                "kind": i.kind,
+                "path": i.path,
+                "state": i.state.value,
+                "detail": i.detail,
+                "fingerprint": i.fingerprint,
+                "sidecar": i.sidecar,
+                "home": i.home,
+                "estimated_input_tokens": i.estimate,
+                "paths": list(i.paths) or [i.path],
+                "pages": list(i.pages),
+                **({"references": refs.get(i.path, [])} if i.kind == "page" else {}),
+            }
+            for i in plan.items
+        ],
+        "skipped_references": [
+            {"page": r.page, "line": r.line, "src": r.src, "reason": r.skip} for r in skipped
+        ],
+        "orphans": plan.orphans,
+        "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in plan.problems],
+    }
+
+
+def render_text(plan: Plan, *, verbose: bool = False) -> str:
+    counts = plan.counts()
+    est = estimates(plan)
+    lines = [
+        f"{os.path.relpath(plan.site.config_file)} · docs_dir {display_path(plan, '.')} · "
+        f"model {plan.model}",
+        "",
+    ]
+    header = f"{'':8}" + "".join(f"{label:>{max(len(label), 4) + 2}}" for _, label in _COLUMNS)
+    lines.append(header)
+    for kind, label in (("page", "pages"), ("image", "images")):
+        row = f"{label:8}"
+        for state, col in _COLUMNS:
+            row += f"{counts[kind][state]:>{max(len(col), 4) + 2}}"
+        lines.append(row)
+    lines.append("")
+    stale = plan.stale()
+    if stale:
+        dollars = cost(plan.model, Usage(input_tokens=est["stale"]))
+        money = f" (~${dollars:.4f} input at {plan.model})" if dollars is not None else ""
+        lines.append(
+            f"To enrich: {len(stale)} item(s), about {est['stale']:,} input tokens{money}. "
+            "Run `python -m pipeline enrich`."
+        )
+    else:
+        lines.append("Nothing to enrich: 0 tokens to spend.")
+    extras = []
+    if plan.outdated():
+        extras.append(
+            f"outdated: {len(plan.outdated())} (about {est['outdated']:,} tokens with --upgrade)"
+        )
+    if plan.orphans:
+        extras.append(f"orphan sidecars: {len(plan.orphans)} (`python -m pipeline prune`)")
+    skipped = Counter(r.skip for r in plan.skipped_refs)
+    if skipped:
+        extras.append(
+            "skipped references: " + ", ".join(f"{n} {why}" for why, n in sorted(skipped.items()))
+        )
+    if plan.problems:
+        extras.append(f"problems: {len(plan.problems)} (listed on stderr)")
+    if extras:
+        lines.append("; ".join(extras).capitalize() + ".")
+    shown = [i for i in plan.items if verbose or i.state not in (State.UP_TO_DATE, State.AUTHOR)]
+    if shown:
+        lines.append("")
+        for i in shown:
+            label = "review" if i.state is State.EDITED_REVIEW else i.state.value
+            extra = f"  {i.detail}" if i.detail else ""
+            used = f" (used on {len(i.pages)} pages)" if len(i.pages) > 1 else ""
+            lines.append(f"  {label:<10} {i.kind:<5}  {i.path}{used}{extra}")
+    if verbose and plan.orphans:
+        lines.append("")
+        lines.extend(f"  orphan     {o}" for o in plan.orphans)
+    return "\n".join(lines)

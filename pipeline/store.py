@@ -1,0 +1,214 @@
+"""Sidecars: small YAML files next to each source, holding its generated (or written) text.
+
+`content/guides/fix-a-flat.md` -> `content/guides/fix-a-flat.md.enrich.yml`
+`content/img/workshop.png`     -> `content/img/workshop.png.enrich.yml`
+
+The format is stable and byte-deterministic (fixed key order, one key per line, no
+timestamps beyond the generation date), so a no-op run rewrites nothing and a review
+diff shows only what changed. A person may edit `summary`, `abstract`, `alt` or
+`decorative` by hand: `generated` keeps a hash of the text as generated, and any
+difference marks the sidecar edited, after which it is never overwritten.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .errors import SidecarError
+from .fingerprint import text_hash
+from .fsutil import atomic_write
+
+SUFFIX = ".enrich.yml"
+
+SOURCES = ("generated", "author", "edited")
+
+PAGE_FIELDS = ("summary", "abstract")
+IMAGE_FIELDS = ("alt", "decorative")
+
+HEADER = {
+    "page": "# Page summary for {name}. Edit summary/abstract freely: edited text is kept.\n",
+    "image": "# Alt text for {name}. Edit alt/decorative freely: edited text is kept.\n",
+}
+
+
+def sidecar_path(source_rel: str) -> str:
+    return source_rel + SUFFIX
+
+
+def source_of(sidecar_rel: str) -> str:
+    return sidecar_rel[: -len(SUFFIX)]
+
+
+MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mdown", ".mkdn", ".mkd")
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def kind_of(source_rel: str) -> str:
+    return "page" if source_rel.lower().endswith(MARKDOWN_EXTENSIONS) else "image"
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    kind: str  # "page" | "image"
+    summary: str = ""
+    abstract: str = ""
+    alt: str = ""
+    decorative: bool = False
+    source: str = "generated"
+    fingerprint: str | None = None
+    model: str | None = None
+    prompt: str | None = None
+    generated: str | None = None  # hash of the text as the model produced it
+    input_tokens: int = 0
+    output_tokens: int = 0
+    date: str | None = None
+    extra: dict = field(default_factory=dict, compare=False)  # unknown keys, kept on rewrite
+
+    @property
+    def text_hash(self) -> str:
+        if self.kind == "page":
+            return text_hash(self.summary, self.abstract)
+        return text_hash(self.alt, self.decorative)
+
+    @property
+    def edited(self) -> bool:
+        """A person changed the generated text (or said so with `source: edited`)."""
+        if self.source == "edited":
+            return True
+        return self.source == "generated" and self.generated != self.text_hash
+
+    @property
+    def human(self) -> bool:
+        """Text a person wrote or changed: never overwritten, never paid for."""
+        return self.source == "author" or self.edited
+
+    @property
+    def effective_source(self) -> str:
+        return "edited" if self.edited and self.source == "generated" else self.source
+
+
+def _dump_scalar(key: str, value) -> str:
+    return yaml.safe_dump(
+        {key: value}, allow_unicode=True, sort_keys=False, width=1_000_000, default_flow_style=False
+    )
+
+
+def dumps(sc: Sidecar, name: str) -> str:
+    """The exact text of a sidecar. Same value -> same bytes, always."""
+    fields = PAGE_FIELDS if sc.kind == "page" else IMAGE_FIELDS
+    out = [HEADER[sc.kind].format(name=name)]
+    for key in fields:
+        out.append(_dump_scalar(key, getattr(sc, key)))
+    out.append(_dump_scalar("source", sc.source))
+    for key in ("fingerprint", "model", "prompt", "generated"):
+        value = getattr(sc, key)
+        if value is not None:
+            out.append(_dump_scalar(key, value))
+    if sc.source != "author" or sc.input_tokens or sc.output_tokens:
+        out.append(_dump_scalar("input_tokens", sc.input_tokens))
+        out.append(_dump_scalar("output_tokens", sc.output_tokens))
+    if sc.date:
+        out.append(_dump_scalar("date", sc.date))
+    for key in sorted(sc.extra):
+        out.append(_dump_scalar(key, sc.extra[key]))
+    return "".join(out)
+
+
+def loads(text: str, rel: str, kind: str) -> Sidecar:
+    """Parse a sidecar; any problem is a SidecarError naming the file and line."""
+    try:
+        data = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        what = getattr(e, "problem", None) or "cannot be parsed"
+        raise SidecarError(
+            rel, f"corrupt sidecar: {what}", mark.line + 1 if mark else None
+        ) from None
+    if not isinstance(data, dict):
+        raise SidecarError(rel, "corrupt sidecar: expected a mapping of keys to values", 1)
+    fields = PAGE_FIELDS if kind == "page" else IMAGE_FIELDS
+    values: dict = {"kind": kind}
+    for key in fields:
+        if key not in data:
+            continue
+        value = data[key]
+        if key == "decorative":
+            if not isinstance(value, bool):
+                raise SidecarError(rel, "decorative must be true or false", _line(text, key))
+        elif value is None:
+            value = ""
+        elif not isinstance(value, str):
+            raise SidecarError(rel, f"{key} must be text", _line(text, key))
+        values[key] = value
+    if kind == "page" and not (values.get("summary") or values.get("abstract")):
+        raise SidecarError(rel, "page sidecar has neither summary nor abstract", 1)
+    if kind == "image" and not values.get("alt") and not values.get("decorative"):
+        raise SidecarError(rel, "image sidecar has no alt text and is not marked decorative", 1)
+    source = data.get("source", "author")
+    if source not in SOURCES:
+        raise SidecarError(
+            rel,
+            f"source must be one of {', '.join(SOURCES)}, got {source!r}",
+            _line(text, "source"),
+        )
+    values["source"] = source
+    for key in ("fingerprint", "model", "prompt", "generated", "date"):
+        if data.get(key) is not None:
+            values[key] = str(data[key])
+    for key in ("input_tokens", "output_tokens"):
+        value = data.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise SidecarError(rel, f"{key} must be a whole number", _line(text, key))
+        values[key] = value
+    known = {*fields, "source", "fingerprint", "model", "prompt", "generated", "date"}
+    known |= {"input_tokens", "output_tokens"}
+    values["extra"] = {k: v for k, v in data.items() if k not in known}
+    return Sidecar(**values)
+
+
+def _line(text: str, key: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.startswith(key + ":"):
+            return n
+    return None
+
+
+def read(docs_dir: Path, rel: str) -> Sidecar:
+    try:
+        raw = (docs_dir / rel).read_bytes()
+    except OSError as e:
+        raise SidecarError(rel, f"cannot read sidecar ({e.strerror})") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SidecarError(rel, "corrupt sidecar: not valid UTF-8") from None
+    return loads(text, rel, kind_of(source_of(rel)))
+
+
+def write(docs_dir: Path, rel: str, sc: Sidecar) -> bool:
+    """Atomically write a sidecar; False when the file already holds these exact bytes."""
+    name = Path(source_of(rel)).name
+    return atomic_write(docs_dir / rel, dumps(sc, name).encode("utf-8"))
+
+
+def load_all(docs_dir: Path, rels: list[str]) -> tuple[dict[str, Sidecar], list[SidecarError]]:
+    found: dict[str, Sidecar] = {}
+    errors: list[SidecarError] = []
+    for rel in rels:
+        try:
+            found[rel] = read(docs_dir, rel)
+        except SidecarError as e:
+            errors.append(e)
+    return found, errors
+
+
+def to_dict(sc: Sidecar) -> dict:
+    return asdict(sc)
+
+
+def from_dict(data: dict) -> Sidecar:
+    return Sidecar(**data)

@@ -1,0 +1,133 @@
+"""Shared fixtures: small real sites in tmp_path, and the CLI run in-process.
+
+Nothing here fakes our own code: tests write real files, run the real commands, and
+(in the enrichment tests) talk to a real HTTP server through the real SDK.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from pipeline.__main__ import main
+
+pytest_plugins = ["fake_anthropic"]
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPORA = ROOT.parent / "shared" / "corpora"
+
+
+@pytest.fixture(autouse=True)
+def _no_real_api(monkeypatch):
+    """Tests never see a developer's real key or endpoint."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def png_bytes(color=(200, 30, 30), size=(64, 48), mode="RGB") -> bytes:
+    buf = io.BytesIO()
+    Image.new(mode, size, color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+
+@dataclass
+class SiteDir:
+    root: Path
+    capsys: pytest.CaptureFixture
+
+    @property
+    def docs(self) -> Path:
+        return self.root / "content"
+
+    @property
+    def config(self) -> Path:
+        return self.root / "mkdocs.yml"
+
+    def write(self, rel: str, content: str | bytes) -> Path:
+        path = self.docs / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def set_config(self, text: str) -> None:
+        self.config.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+
+    def run(self, *argv: str) -> Result:
+        """Run `python -m pipeline` in-process from the site's folder."""
+        self.capsys.readouterr()
+        old = os.getcwd()
+        os.chdir(self.root)
+        try:
+            code = main(list(argv))
+        finally:
+            os.chdir(old)
+        captured = self.capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    def status(self, *extra: str) -> dict:
+        result = self.run("status", "--json", *extra)
+        assert "Traceback" not in result.err
+        return result.json()
+
+    def states(self, *extra: str) -> dict[str, str]:
+        return {i["path"]: i["state"] for i in self.status(*extra)["items"]}
+
+    def sidecar_bytes(self) -> dict[str, bytes]:
+        return {
+            p.relative_to(self.docs).as_posix(): p.read_bytes()
+            for p in sorted(self.docs.rglob("*.enrich.yml"))
+        }
+
+
+@pytest.fixture
+def site(tmp_path, capsys) -> SiteDir:
+    """An empty MkDocs site (docs_dir: content) in tmp_path."""
+    s = SiteDir(tmp_path / "site-src", capsys)
+    s.docs.mkdir(parents=True)
+    s.set_config(
+        """
+        site_name: Test site
+        docs_dir: content
+        plugins:
+          - enrich
+        """
+    )
+    return s
+
+
+@pytest.fixture
+def corpus_copy(tmp_path):
+    """Copy one of the real sites in ../shared/corpora into tmp_path (never write there)."""
+
+    def copy(name: str) -> Path:
+        src = CORPORA / name
+        if not src.is_dir():
+            pytest.skip(f"corpus {name} not present at {src}")
+        dst = tmp_path / name
+        shutil.copytree(src, dst)
+        for path in [dst, *dst.rglob("*")]:
+            path.chmod(path.stat().st_mode | 0o200)
+        return dst
+
+    return copy

@@ -1,0 +1,99 @@
+"""`status --json` over three real MkDocs sites, checked against an independent count.
+
+The independent count renders every page with Python-Markdown and the site's own
+markdown extensions (what `mkdocs build` does) and counts the <img> tags it outputs,
+leaving out emoji images the emoji extension makes from `:shortcodes:`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import frontmatter
+import markdown
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.corpus
+
+CORPORA = ["fastapi", "mkdocs-material", "textual-blog"]
+
+
+class _Imgs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.srcs: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img" and not {"twemoji", "emojione", "gemoji"} & set(
+            (attrs.get("class") or "").split()
+        ):
+            self.srcs.append(attrs.get("src") or "")
+
+
+def rendered_image_srcs(config_file: Path) -> dict[str, Counter]:
+    from mkdocs.config import load_config
+
+    cfg = load_config(str(config_file))
+    docs = Path(cfg.docs_dir)
+    out = {}
+    for path in sorted(docs.rglob("*.md")):
+        body = frontmatter.loads(path.read_text(encoding="utf-8")).content
+        md = markdown.Markdown(
+            extensions=cfg.markdown_extensions, extension_configs=cfg.mdx_configs
+        )
+        parser = _Imgs()
+        parser.feed(md.convert(body))
+        out[path.relative_to(docs).as_posix()] = Counter(unquote(s) for s in parser.srcs)
+    return out
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_status_json_over_a_real_site(corpus_copy, name):
+    root = corpus_copy(name)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "status", "-f", str(root / "mkdocs.yml"), "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    docs = root / "docs"
+
+    pages = {i["path"]: i for i in data["items"] if i["kind"] == "page"}
+    assert set(pages) == {p.relative_to(docs).as_posix() for p in docs.rglob("*.md")}
+
+    expected = rendered_image_srcs(root / "mkdocs.yml")
+    ours = {
+        path: Counter(unquote(r["src"]) for r in item["references"]) for path, item in pages.items()
+    }
+    assert ours == expected
+
+    # Every local reference resolved to a real file, and remote ones are listed as skipped.
+    remote = [
+        s for c in expected.values() for s in c.elements() if s.startswith(("http:", "https:"))
+    ]
+    skipped_remote = [r for r in data["skipped_references"] if r["reason"] == "remote"]
+    assert len(skipped_remote) == len(remote) > 0
+    for item in pages.values():
+        for ref in item["references"]:
+            assert ref["target"] or ref["skip"], ref
+            if ref["target"]:
+                assert (docs / ref["target"]).is_file()
+    assert data["problems"] == []
+    assert proc.returncode == 0
+
+    # Images are unique by content: as many items as distinct bytes among the targets.
+    targets = {r["target"] for i in pages.values() for r in i["references"] if r["target"]}
+    digests = {(docs / t).read_bytes() for t in targets}
+    assert len([i for i in data["items"] if i["kind"] == "image"]) == len(digests)
