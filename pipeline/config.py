@@ -46,6 +46,11 @@ class EnrichConfig(base.Config):
     # What a page whose source changed since its summary does to `mkdocs build`.
     on_stale = c.Choice(("warn", "fail", "ignore"), default="warn")
     concurrency = _Positive(int, default=4)
+    # Per-request timeout (seconds) and the SDK's retries; each retry waits at most
+    # `max_retry_wait` seconds, whatever retry-after the server sends.
+    timeout = _Positive(float, default=60.0)
+    max_retries = c.Type(int, default=3)
+    max_retry_wait = _Positive(float, default=20.0)
     # Stop starting requests before a run would exceed these (None: no limit).
     max_cost = c.Optional(_Positive(float))
     max_tokens = c.Optional(_Positive(int))

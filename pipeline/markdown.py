@@ -214,11 +214,13 @@ def _is_prose(tok: Token) -> bool:
 
 def _collect_inline(tok: Token, start: int, source: str, add_ref, markdown_only=False) -> None:
     line = start
+    cursor = 0  # images are matched to their source text in order, left to right
     for child in tok.children or []:
         if child.type in ("softbreak", "hardbreak"):
             line += 1
         elif child.type == "image":
-            add_ref(child.attrs.get("src", ""), child.content, _syntax_of(child, tok), line)
+            syntax, cursor = _syntax_of(child, tok.content, cursor)
+            add_ref(child.attrs.get("src", ""), child.content, syntax, line)
         elif child.type == "html_inline" and not markdown_only:
             for attrs, _ in html_images(child.content):
                 add_ref(attrs.get("src") or "", attrs.get("alt"), "html", line)
@@ -226,19 +228,20 @@ def _collect_inline(tok: Token, start: int, source: str, add_ref, markdown_only=
             line += child.content.count("\n")
 
 
-def _syntax_of(image: Token, inline: Token) -> str:
-    """Inline `![a](src)` or reference `![a][ref]` / `![a]`: markdown-it does not say, so look."""
+def _syntax_of(image: Token, content: str, cursor: int) -> tuple[str, int]:
+    """Inline `![a](src)` or reference `![a][ref]` / `![a]`: markdown-it does not say, so
+    find this image's `![` in the source, after the previous image's."""
     alt = image.content
-    for m in re.finditer(r"!\[", inline.content):
-        rest = inline.content[m.end() :]
-        close = _match_bracket(rest)
+    for m in re.finditer(r"!\[", content[cursor:]):
+        at = cursor + m.end()
+        close = _match_bracket(content[at:])
         if close is None:
             continue
-        label = rest[:close]
-        if _plain(label) != alt:
+        if _plain(content[at : at + close]) != alt:
             continue
-        return "inline" if rest[close + 1 : close + 2] == "(" else "reference"
-    return "inline"
+        after = at + close + 1
+        return ("inline" if content[after : after + 1] == "(" else "reference"), after
+    return "inline", cursor
 
 
 def _match_bracket(text: str) -> int | None:

@@ -1,0 +1,543 @@
+"""A Plan through the client into the store: only what is stale, within budget, concurrently.
+
+Exactly one request per unique stale item (plus at most one retry when its reply breaks
+a rule). Results are written as they arrive, each atomically, and each request is logged
+to the ledger at once, so a run killed at any moment loses at most what was in flight
+and the next run does only what remains.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import shutil
+import time
+import uuid
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import click
+
+from . import ledger, store
+from .discover import ImageFile, ImageRef, PageSource, split_page
+from .errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
+from .images import prepare
+from .markdown import parse_page
+from .plan import STALE, Item, Plan, State
+from .pricing import Usage, cost
+from .prompts import (
+    IMAGE_MAX_OUTPUT,
+    IMAGE_PROMPT_VERSION,
+    IMAGE_SCHEMA,
+    IMAGE_SYSTEM,
+    PAGE_MAX_OUTPUT,
+    PAGE_PROMPT_VERSION,
+    PAGE_SCHEMA,
+    PAGE_SYSTEM,
+    cut_to_budget,
+    image_user_text,
+    page_user_text,
+)
+from .store import Sidecar
+from .validate import Invalid, image_reply, page_reply
+
+
+@dataclass(frozen=True)
+class Options:
+    dry_run: bool = False
+    only: str | None = None  # "pages" | "images"
+    upgrade: bool = False
+    max_cost: float | None = None
+    max_tokens: int | None = None
+    concurrency: int = 4
+    model: str = ""
+    force: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Work:
+    item: Item
+    params: dict
+    estimate: int  # input tokens
+    counted: bool = False  # estimate came from count_tokens, not the local rule
+    cut: bool = False  # page text was cut at the token budget
+    note: str = ""
+
+
+@dataclass
+class Outcome:
+    item: Item
+    sidecar: Sidecar | None = None
+    problem: Problem | None = None
+    records: list[dict] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    dollars: float = 0.0
+    retryable: bool = False
+
+
+@dataclass
+class Summary:
+    done: list[Item] = field(default_factory=list)
+    failed: list[Problem] = field(default_factory=list)
+    remaining: list[Item] = field(default_factory=list)
+    rehomed: list[tuple[str, str]] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    dollars: float = 0.0
+    requests: int = 0
+
+
+# --- choosing the work ----------------------------------------------------------------------
+
+
+def select(plan: Plan, opts: Options) -> tuple[list[Item], list[Problem]]:
+    """Items to spend on: stale ones, outdated ones on --upgrade, and --force paths."""
+    forced = set(opts.force)
+    chosen, problems = [], []
+    matched: set[str] = set()
+    for item in plan.items:
+        names = {item.path, *item.paths}
+        is_forced = bool(forced & names)
+        matched |= forced & names
+        if opts.only and item.kind != opts.only.rstrip("s"):
+            continue
+        if is_forced and item.state in (State.EDITED, State.EDITED_REVIEW, State.AUTHOR):
+            problems.append(
+                Problem(
+                    item.path,
+                    f"not regenerated: {item.state.value} text is a person's; "
+                    "delete its sidecar to regenerate",
+                )
+            )
+            continue
+        if (
+            (is_forced and item.state is not State.SKIPPED)
+            or item.state in STALE
+            or (opts.upgrade and item.state is State.OUTDATED)
+        ):
+            chosen.append(item)
+    for path in sorted(forced - matched):
+        problems.append(Problem(path, "--force: no page or image at this path"))
+    return chosen, problems
+
+
+# --- building requests -----------------------------------------------------------------------
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.UTC).date().isoformat()
+
+
+def page_params(plan: Plan, item: Item, page: PageSource, model: str) -> Work:
+    from .client import message_params
+
+    split = split_page(item.path, (plan.site.docs_dir / item.path).read_bytes())
+    if isinstance(split, Problem):
+        raise ItemError(split.path, split.message, split.line)
+    plain = parse_page(split[1]).plain_text
+    plain, was_cut = cut_to_budget(plain, plan.site.options.page_token_budget, model)
+    user = page_user_text(page.title, item.path, page.headings, plain)
+    params = message_params(
+        model=model,
+        system=PAGE_SYSTEM,
+        content=[{"type": "text", "text": user}],
+        schema=PAGE_SCHEMA,
+        max_tokens=PAGE_MAX_OUTPUT,
+    )
+    return Work(item, params, item.estimate, cut=was_cut, note="text cut" if was_cut else "")
+
+
+def _best_ref(refs: list[ImageRef]) -> ImageRef | None:
+    return max(refs, key=lambda r: (len(r.context), r.page), default=None)
+
+
+def image_params(
+    plan: Plan, item: Item, image: ImageFile, refs: list[ImageRef], model: str
+) -> Work:
+    from .client import message_params
+
+    prepared = prepare(
+        plan.site.docs_dir / item.path,
+        item.path,
+        plan.site.options.image_max_edge,
+        (image.width, image.height) if image.media == "svg" else (0, 0),
+    )
+    ref = _best_ref(refs)
+    titles = {p.path: p.title for p in plan.discovery.pages}
+    user = image_user_text(
+        file_name=Path(item.path).name,
+        page_title=titles.get(ref.page, "") if ref else "",
+        heading=ref.heading if ref else "",
+        context=ref.context if ref else "",
+        svg_text=image.svg_text,
+    )
+    content = [
+        {
+            "type": "image",
+            "source": {
+                "type": "base64",
+                "media_type": prepared.media_type,
+                "data": base64.b64encode(prepared.data).decode("ascii"),
+            },
+        },
+        {"type": "text", "text": user},
+    ]
+    params = message_params(
+        model=model,
+        system=IMAGE_SYSTEM,
+        content=content,
+        schema=IMAGE_SCHEMA,
+        max_tokens=IMAGE_MAX_OUTPUT,
+    )
+    note = (
+        f"{prepared.original_width}x{prepared.original_height} -> "
+        f"{prepared.width}x{prepared.height}"
+    )
+    if prepared.note:
+        note += f", {prepared.note}"
+    return Work(item, params, item.estimate, note=note)
+
+
+def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], list[Problem]]:
+    pages = {p.path: p for p in plan.discovery.pages}
+    refs_by_target: dict[str, list[ImageRef]] = {}
+    for page in plan.discovery.pages:
+        for ref in page.refs:
+            if ref.target:
+                refs_by_target.setdefault(ref.target, []).append(ref)
+    works, problems = [], []
+    for item in items:
+        try:
+            if item.kind == "page":
+                works.append(page_params(plan, item, pages[item.path], model))
+            else:
+                image = plan.discovery.images[item.path]
+                refs = [r for p in item.paths for r in refs_by_target.get(p, [])]
+                works.append(image_params(plan, item, image, refs, model))
+        except ItemError as e:
+            problems.append(e.problem)
+        except OSError as e:
+            problems.append(Problem(item.path, f"cannot read ({e.strerror})"))
+    return works, problems
+
+
+# --- one item ----------------------------------------------------------------------------------
+
+MAX_OUTPUT = {"page": PAGE_MAX_OUTPUT, "image": IMAGE_MAX_OUTPUT}
+
+
+def _with_feedback(params: dict, reason: str) -> dict:
+    content = list(params["messages"][0]["content"])
+    content.append(
+        {
+            "type": "text",
+            "text": f"Your previous reply was rejected: {reason}. Reply again, following "
+            "every rule.",
+        }
+    )
+    return {**params, "messages": [{"role": "user", "content": content}]}
+
+
+def run_one(client, work: Work, model: str, run_id: str, batch: bool = False) -> Outcome:
+    """Request, validate, retry once on a broken reply; never raises for the item's sake."""
+    item = work.item
+    out = Outcome(item)
+    params = work.params
+    reason = ""
+    for attempt in (1, 2):
+        if attempt == 2:
+            params = _with_feedback(work.params, reason)
+        started = time.monotonic()
+        try:
+            reply = client.create(params)
+        except RequestFailed as e:
+            out.records.append(
+                _record(
+                    run_id,
+                    item,
+                    model,
+                    attempt,
+                    started,
+                    Usage(),
+                    None,
+                    "failed" if e.retryable else "rejected",
+                    str(e),
+                )
+            )
+            out.problem = Problem(item.path, str(e))
+            out.retryable = e.retryable
+            return out
+        spent = cost(model, reply.usage) or 0.0
+        out.usage += reply.usage
+        out.dollars += spent
+        try:
+            if reply.stop_reason == "refusal":
+                raise Invalid("the model declined to answer")
+            if reply.stop_reason == "max_tokens":
+                raise Invalid("the reply was cut off at max_tokens")
+            last = attempt == 2
+            fields = _parse(item.kind, reply.text, cut=last and _too_long(item.kind, reply.text))
+        except Invalid as e:
+            reason = str(e)
+            out.records.append(
+                _record(
+                    run_id,
+                    item,
+                    model,
+                    attempt,
+                    started,
+                    reply.usage,
+                    spent,
+                    "invalid",
+                    reason,
+                    reply.request_id,
+                )
+            )
+            if attempt == 2:
+                out.problem = Problem(item.path, f"malformed output after a retry: {reason}")
+            continue
+        status = "cut" if attempt == 2 and _too_long(item.kind, reply.text) else "ok"
+        out.records.append(
+            _record(
+                run_id,
+                item,
+                model,
+                attempt,
+                started,
+                reply.usage,
+                spent,
+                status,
+                reason,
+                reply.request_id,
+                retried=attempt == 2,
+                input_cut=work.cut,
+            )
+        )
+        out.sidecar = _sidecar(item, fields, model, out.usage)
+        return out
+    return out
+
+
+def _parse(kind: str, text: str, cut: bool) -> dict:
+    if kind == "page":
+        summary, abstract = page_reply(text, cut=cut)
+        return {"summary": summary, "abstract": abstract}
+    alt, decorative = image_reply(text, cut=cut)
+    return {"alt": alt, "decorative": decorative}
+
+
+def _too_long(kind: str, text: str) -> bool:
+    try:
+        _parse(kind, text, cut=False)
+    except Invalid as e:
+        return e.too_long
+    return False
+
+
+def _sidecar(item: Item, fields: dict, model: str, usage: Usage) -> Sidecar:
+    version = PAGE_PROMPT_VERSION if item.kind == "page" else IMAGE_PROMPT_VERSION
+    sc = Sidecar(
+        item.kind,
+        **fields,
+        source="generated",
+        fingerprint=item.fingerprint,
+        model=model,
+        prompt=version,
+        input_tokens=usage.input_tokens
+        + usage.cache_creation_input_tokens
+        + usage.cache_read_input_tokens,
+        output_tokens=usage.output_tokens,
+        date=_today(),
+    )
+    return replace(sc, generated=sc.text_hash)
+
+
+def _record(
+    run_id,
+    item,
+    model,
+    attempt,
+    started,
+    usage: Usage,
+    dollars,
+    status,
+    error="",
+    request_id=None,
+    **extra,
+) -> dict:
+    record = {
+        "run": run_id,
+        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "kind": item.kind,
+        "item": item.path,
+        "fingerprint": item.fingerprint,
+        "model": model,
+        "prompt": PAGE_PROMPT_VERSION if item.kind == "page" else IMAGE_PROMPT_VERSION,
+        "mode": extra.pop("mode", "direct"),
+        "attempt": attempt,
+        "status": status,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+        "cache_read_input_tokens": usage.cache_read_input_tokens,
+        "cost_usd": round(dollars or 0.0, 8),
+        "duration_ms": round((time.monotonic() - started) * 1000) if started else 0,
+    }
+    if error:
+        record["error"] = error[:300]
+    if request_id:
+        record["request_id"] = request_id
+    record.update({k: v for k, v in extra.items() if v})
+    return record
+
+
+# --- storing ------------------------------------------------------------------------------------
+
+
+def store_outcome(plan: Plan, outcome: Outcome) -> Problem | None:
+    """Write the sidecar unless a person edited the text meanwhile. Ledger first: the
+    tokens were spent whatever happens to the text."""
+    for record in outcome.records:
+        ledger.append(plan.site.state_dir, record)
+    if outcome.sidecar is None:
+        return outcome.problem
+    item = outcome.item
+    try:
+        current = store.read(plan.site.docs_dir, item.home)
+    except SidecarError:
+        current = None  # absent, or corrupt: items with corrupt sidecars are never chosen
+    if current is not None and current.human:
+        # Never chosen as work, so a person edited it while the request was in flight.
+        return Problem(item.home, "edited by a person during the run: kept, result dropped")
+    store.write(plan.site.docs_dir, item.home, outcome.sidecar)
+    return None
+
+
+def rehome(plan: Plan) -> list[tuple[str, str]]:
+    """Move (or copy, when its source still exists) a sidecar found by fingerprint to
+    the item's home, so each source keeps its own text beside it. Costs nothing."""
+    moved = []
+    docs = plan.site.docs_dir
+    for item in plan.items:
+        if not item.sidecar or item.sidecar == item.home or item.state in STALE:
+            continue
+        if item.state in (State.SKIPPED, State.EDITED_REVIEW):
+            continue
+        if item.sidecar in {store.sidecar_path(p) for p in item.paths}:
+            continue  # another copy of the same image bytes: already beside a source
+        if (docs / item.home).exists():
+            continue
+        source_alive = store.source_of(item.sidecar) in plan.discovery.files
+        (docs / item.home).parent.mkdir(parents=True, exist_ok=True)
+        if source_alive:
+            tmp = docs / (item.home + f".{os.getpid()}.tmp")
+            shutil.copyfile(docs / item.sidecar, tmp)
+            os.replace(tmp, docs / item.home)
+        else:
+            os.replace(docs / item.sidecar, docs / item.home)
+        moved.append((item.sidecar, item.home))
+    return moved
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def _reserve(work: Work, model: str) -> tuple[int, float]:
+    """Worst case for one request: its input plus a full output, in tokens and dollars."""
+    out_tokens = MAX_OUTPUT[work.item.kind]
+    usage = Usage(input_tokens=work.estimate, output_tokens=out_tokens)
+    return work.estimate + out_tokens, cost(model, usage) or 0.0
+
+
+def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summary:
+    model = opts.model
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    summary = Summary()
+    pending = deque(works)
+    inflight: dict = {}
+    reserved_tokens = 0
+    reserved_dollars = 0.0
+    stop = False
+    with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
+        try:
+            while pending or inflight:
+                while pending and not stop and len(inflight) < opts.concurrency:
+                    work = pending[0]
+                    tokens, dollars = _reserve(work, model)
+                    spent_tokens = summary.usage.total + reserved_tokens + tokens
+                    spent_dollars = summary.dollars + reserved_dollars + dollars
+                    if (opts.max_tokens and spent_tokens > opts.max_tokens) or (
+                        opts.max_cost and spent_dollars > opts.max_cost
+                    ):
+                        stop = True
+                        break
+                    pending.popleft()
+                    future = pool.submit(run_one, client, work, model, run_id)
+                    inflight[future] = (work, tokens, dollars)
+                    reserved_tokens += tokens
+                    reserved_dollars += dollars
+                if not inflight:
+                    break
+                finished, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    work, tokens, dollars = inflight.pop(future)
+                    reserved_tokens -= tokens
+                    reserved_dollars -= dollars
+                    outcome = future.result()  # Fatal (a bad key) propagates from here
+                    problem = store_outcome(plan, outcome)
+                    summary.requests += len(outcome.records)
+                    summary.usage += outcome.usage
+                    summary.dollars += outcome.dollars
+                    if problem:
+                        summary.failed.append(problem)
+                    else:
+                        summary.done.append(outcome.item)
+                    progress.item(
+                        outcome.item.kind,
+                        outcome.item.path,
+                        "failed" if problem else "done",
+                        outcome.usage.total,
+                        outcome.dollars,
+                    )
+        except Fatal:
+            for future in inflight:
+                future.cancel()
+            raise
+    summary.remaining = [w.item for w in pending]
+    return summary
+
+
+def count_tokens(works: list[Work], client) -> list[Work]:
+    """Replace local estimates with count_tokens (free) when a key is set."""
+    if client is None:
+        return works
+    counted = []
+    for work in works:
+        try:
+            counted.append(replace(work, estimate=client.count_tokens(work.params), counted=True))
+        except RequestFailed:
+            counted.append(work)
+    return counted
+
+
+def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
+    total_in = 0
+    total_dollars = 0.0
+    for w in works:
+        total_in += w.estimate
+        expected_out = 60 if w.item.kind == "page" else 30
+        dollars = cost(model, Usage(input_tokens=w.estimate, output_tokens=expected_out)) or 0.0
+        total_dollars += dollars
+        how = "counted" if w.counted else "estimate"
+        note = f"  ({w.note})" if w.note else ""
+        click.echo(
+            f"  {w.item.state.value:<9} {w.item.kind:<5} {w.item.path}  "
+            f"{w.estimate:,} input tokens [{how}]{note}"
+        )
+    source = "count_tokens" if has_key else "a local estimate (set ANTHROPIC_API_KEY to count)"
+    click.echo(
+        f"Would send {len(works)} request(s): {total_in:,} input tokens by {source}, "
+        f"about ${total_dollars:.4f} at {model} with typical output. Nothing was spent."
+    )

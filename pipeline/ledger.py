@@ -1,0 +1,95 @@
+"""The ledger: one JSON line per API request, committed with the site. Never the key.
+
+Append-only, so two branches merge without conflicts and a killed run leaves at most
+one torn last line, which readers skip. A no-op run appends nothing, so it leaves git
+byte-identical. `report` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .fsutil import append_line
+
+FILE = "ledger.jsonl"
+VERSION = 1
+
+# Statuses of one request: the text was kept, or why not.
+KEPT = ("ok", "cut")
+
+
+def path_for(state_dir: Path) -> Path:
+    return state_dir / FILE
+
+
+def append(state_dir: Path, record: dict) -> None:
+    record = {"v": VERSION, **record}
+    append_line(path_for(state_dir), json.dumps(record, sort_keys=True, ensure_ascii=False))
+
+
+def read(state_dir: Path) -> list[dict]:
+    records = []
+    try:
+        lines = path_for(state_dir).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue  # a torn last line from a killed run
+        if isinstance(record, dict) and record.get("v") == VERSION:
+            records.append(record)
+    return records
+
+
+@dataclass
+class Totals:
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cost_usd: float = 0.0
+    kept: int = 0
+    items: set = field(default_factory=set)
+
+    @property
+    def tokens(self) -> int:
+        return (
+            self.input_tokens
+            + self.output_tokens
+            + self.cache_creation_input_tokens
+            + self.cache_read_input_tokens
+        )
+
+    def add(self, r: dict) -> None:
+        self.requests += 1
+        for key in (
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+        ):
+            setattr(self, key, getattr(self, key) + int(r.get(key) or 0))
+        self.cost_usd += float(r.get("cost_usd") or 0.0)
+        if r.get("status") in KEPT:
+            self.kept += 1
+            self.items.add((r.get("kind"), r.get("item")))
+
+
+def by_run(records: list[dict]) -> dict[str, Totals]:
+    runs: dict[str, Totals] = defaultdict(Totals)
+    for r in records:
+        runs[str(r.get("run"))].add(r)
+    return dict(runs)
+
+
+def total(records: list[dict]) -> Totals:
+    t = Totals()
+    for r in records:
+        t.add(r)
+    return t

@@ -1,0 +1,196 @@
+"""`report`: what was spent, what it bought, and what a person should look at."""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+from collections import defaultdict
+
+import click
+
+from . import ledger
+from .cli import load_plan
+from .plan import Plan, State
+
+KEPT_STATES = (State.UP_TO_DATE, State.OUTDATED, State.EDITED, State.EDITED_REVIEW)
+
+_EMPTY_ALT_WORDS = {
+    "alt",
+    "diagram",
+    "figure",
+    "graphic",
+    "icon",
+    "image",
+    "img",
+    "logo",
+    "photo",
+    "photograph",
+    "pic",
+    "picture",
+    "screen shot",
+    "screenshot",
+    "untitled",
+}
+_CAMERA_NAME = re.compile(r"^(img|image|dsc|pxl|screenshot|screen shot)[\s_-]*\d", re.I)
+
+
+def vacuous_alt(alt: str, src: str) -> bool:
+    """Author alt text that tells a screen-reader user nothing."""
+    text = alt.strip().strip(".").lower()
+    name = posixpath.basename(src.split("?")[0].split("#")[0]).lower()
+    stem = name.rsplit(".", 1)[0]
+    return (
+        text in _EMPTY_ALT_WORDS
+        or text in (name, stem, stem.replace("-", " "), stem.replace("_", " "))
+        or bool(_CAMERA_NAME.match(text))
+        or bool(re.fullmatch(r"[\w-]+\.(png|jpe?g|gif|webp|svg)", text))
+    )
+
+
+def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
+    runs = ledger.by_run(records)
+    total = ledger.total(records)
+    sidecars = plan.discovery.sidecars
+    kept = [
+        i
+        for i in plan.items
+        if i.state in KEPT_STATES
+        and i.sidecar
+        and i.sidecar in sidecars
+        and sidecars[i.sidecar].source != "author"
+    ]
+    per_kind: dict[str, list[int]] = defaultdict(list)
+    for r in records:
+        if r.get("status") in ledger.KEPT:
+            per_kind[r["kind"]].append(
+                int(r.get("input_tokens") or 0)
+                + int(r.get("output_tokens") or 0)
+                + int(r.get("cache_creation_input_tokens") or 0)
+                + int(r.get("cache_read_input_tokens") or 0)
+            )
+    n_builds = builds or max(1, len(runs))
+    naive_tokens = 0
+    naive_dollars = 0.0
+    avg_dollars = total.cost_usd / total.kept if total.kept else 0.0
+    for item in plan.items:
+        if item.state is State.SKIPPED:
+            continue
+        samples = per_kind.get(item.kind)
+        tokens = sum(samples) / len(samples) if samples else item.estimate
+        naive_tokens += tokens
+        naive_dollars += avg_dollars
+    naive_tokens *= n_builds
+    naive_dollars *= n_builds
+    return {
+        "runs": [
+            {
+                "run": run,
+                "requests": t.requests,
+                "input_tokens": t.input_tokens,
+                "output_tokens": t.output_tokens,
+                "cache_creation_input_tokens": t.cache_creation_input_tokens,
+                "cache_read_input_tokens": t.cache_read_input_tokens,
+                "cost_usd": round(t.cost_usd, 8),
+                "outputs": t.kept,
+            }
+            for run, t in runs.items()
+        ],
+        "total": {
+            "requests": total.requests,
+            "tokens": total.tokens,
+            "cost_usd": round(total.cost_usd, 8),
+            "outputs": total.kept,
+        },
+        "outputs_kept": len(kept),
+        "kept_per_1000_tokens": round(len(kept) / total.tokens * 1000, 3) if total.tokens else None,
+        "builds": n_builds,
+        "regenerate_every_build": {
+            "tokens": round(naive_tokens),
+            "cost_usd": round(naive_dollars, 8),
+        },
+    }
+
+
+def review_rows(plan: Plan, records: list[dict]) -> list[tuple[str, str, str]]:
+    """(what, path, why) for each thing a person should look at."""
+    out = []
+    for item in plan.items:
+        if item.state is State.EDITED_REVIEW:
+            out.append(("review", item.path, "source changed since this person-written text"))
+    current = {
+        (i.kind, i.path): plan.discovery.sidecars[i.sidecar].fingerprint
+        for i in plan.items
+        if i.sidecar and i.sidecar in plan.discovery.sidecars
+    }
+    seen = set()
+    for r in records:
+        key = (r.get("kind"), r.get("item"))
+        if key in seen or current.get(key) != r.get("fingerprint"):
+            continue
+        if r.get("status") == "cut":
+            out.append(("cut", r["item"], "reply was too long twice and was cut to fit"))
+            seen.add(key)
+        elif r.get("status") == "ok" and r.get("retried"):
+            out.append(("retried", r["item"], "first reply broke a rule and was re-asked"))
+            seen.add(key)
+        elif r.get("input_cut") and r.get("status") == "ok":
+            out.append(("long page", r["item"], "page text was cut at page_token_budget"))
+            seen.add(key)
+    for page in plan.discovery.pages:
+        for ref in page.refs:
+            if ref.alt and ref.alt.strip() and vacuous_alt(ref.alt, ref.src):
+                out.append(
+                    ("alt", f"{page.path}:{ref.line}", f"author alt text {ref.alt!r} says nothing")
+                )
+    return out
+
+
+def report_command(config_file: str, *, review: bool, builds: int | None, as_json: bool) -> int:
+    site, plan = load_plan(config_file)
+    records = ledger.read(site.state_dir)
+    if review:
+        rows = review_rows(plan, records)
+        if as_json:
+            click.echo(json.dumps([{"what": w, "path": p, "why": y} for w, p, y in rows], indent=2))
+            return 0
+        if not rows:
+            click.echo("Nothing to review.")
+        for what, path, why in rows:
+            click.echo(f"  {what:<10} {path}  {why}")
+        return 0
+    data = figures(plan, records, builds)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return 0
+    click.echo(f"Ledger: {os.path.relpath(ledger.path_for(site.state_dir))}")
+    if not data["runs"]:
+        click.echo("No requests recorded yet: 0 tokens spent.")
+        return 0
+    click.echo(
+        f"{'run':<26}{'requests':>9}{'input':>10}{'output':>9}{'cache w':>9}"
+        f"{'cache r':>9}{'dollars':>11}{'outputs':>9}"
+    )
+    for r in data["runs"]:
+        click.echo(
+            f"{r['run']:<26}{r['requests']:>9}{r['input_tokens']:>10,}{r['output_tokens']:>9,}"
+            f"{r['cache_creation_input_tokens']:>9,}{r['cache_read_input_tokens']:>9,}"
+            f"{'$' + format(r['cost_usd'], '.4f'):>11}{r['outputs']:>9}"
+        )
+    t = data["total"]
+    click.echo(
+        f"Total: {t['requests']} requests, {t['tokens']:,} tokens, ${t['cost_usd']:.4f}; "
+        f"{data['outputs_kept']} outputs in use now."
+    )
+    if data["kept_per_1000_tokens"] is not None:
+        click.echo(
+            f"Impact per token: {data['kept_per_1000_tokens']} outputs kept per 1,000 tokens."
+        )
+    naive = data["regenerate_every_build"]
+    ratio = naive["tokens"] / t["tokens"] if t["tokens"] else 0
+    click.echo(
+        f"Regenerating every item on each of {data['builds']} build(s) would have cost "
+        f"~{naive['tokens']:,} tokens (${naive['cost_usd']:.4f}): {ratio:.1f}x what was spent."
+    )
+    return 0

@@ -1,0 +1,193 @@
+"""`enrich` and `build` as the user runs them: load, plan, spend (or not), report, exit code."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+
+from . import lock
+from .cli import load_plan, report_problems
+from .enrich import Options, build_work, count_tokens, print_dry_run, rehome, run, select
+from .errors import Fatal, Problem
+from .plan import Plan
+from .pricing import price_for
+from .progress import Progress
+from .status import display_path
+
+
+def _has_key() -> bool:
+    return bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
+
+
+def enrich_command(
+    config_file: str,
+    *,
+    dry_run: bool = False,
+    only: str | None = None,
+    upgrade: bool = False,
+    max_cost: float | None = None,
+    max_tokens: int | None = None,
+    concurrency: int | None = None,
+    model: str | None = None,
+    force: tuple[str, ...] = (),
+    write_back: bool = False,
+    batch: bool = False,
+    wait: bool = False,
+    commit: bool = False,
+) -> int:
+    site, plan = load_plan(config_file, model)
+    o = site.options
+    opts = Options(
+        dry_run=dry_run,
+        only=only,
+        upgrade=upgrade,
+        max_cost=max_cost if max_cost is not None else o.max_cost,
+        max_tokens=max_tokens if max_tokens is not None else o.max_tokens,
+        concurrency=concurrency or o.concurrency,
+        model=plan.model,
+        force=tuple(_docs_relative(site, p) for p in force),
+    )
+    if opts.max_cost and price_for(opts.model) is None:
+        raise Fatal(
+            f"--max-cost: no price is known for model {opts.model!r} "
+            "(add it to pipeline/pricing.py, or use --max-tokens)"
+        )
+    report_problems(site, plan.problems)
+    problems: list[Problem] = list(plan.problems)
+    items, chosen_problems = select(plan, opts)
+    report_problems(site, chosen_problems)
+    problems += chosen_problems
+
+    if dry_run:
+        client = _client(site) if _has_key() else None
+        works, prep_problems = build_work(plan, items, opts.model)
+        report_problems(site, prep_problems)
+        print_dry_run(count_tokens(works, client), opts.model, client is not None)
+        return 1 if problems or prep_problems else 0
+
+    if batch:
+        from .batch import batch_command
+
+        return batch_command(plan, items, opts, wait=wait, commit=commit, problems=problems)
+
+    if items and not _has_key():
+        raise Fatal(_no_key_message(len(items)), exit_code=2)
+
+    with lock.held(site.state_dir):
+        summary = None
+        if items:
+            client = _client(site)
+            works, prep_problems = build_work(plan, items, opts.model)
+            problems += prep_problems
+            report_problems(site, prep_problems)
+            progress = Progress(len(works), model=opts.model)
+            try:
+                summary = run(plan, works, opts, client, progress)
+            finally:
+                progress.close()
+            report_problems(site, summary.failed)
+            problems += summary.failed
+        moved = rehome(plan)
+        for old, new in moved:
+            click.echo(f"re-homed {display_path(site, old)} -> {display_path(site, new)}")
+        if write_back:
+            from .writeback import write_back as do_write_back
+
+            site, plan = load_plan(config_file, model)
+            changed, wb_problems = do_write_back(plan)
+            for rel in changed:
+                click.echo(f"wrote alt text into {display_path(site, rel)}")
+            report_problems(site, wb_problems)
+            problems += wb_problems
+    _print_summary(plan, summary)
+    if commit:
+        from .gitcommit import commit_results
+
+        commit_results(site, summary)
+    return 1 if problems else 0
+
+
+def _client(site):
+    from .client import Client
+
+    o = site.options
+    return Client(timeout=o.timeout, max_retries=o.max_retries, max_wait=o.max_retry_wait)
+
+
+def _no_key_message(n: int) -> str:
+    from .client import NO_KEY
+
+    return f"{n} item(s) to enrich, but {NO_KEY}"
+
+
+def _docs_relative(site, path: str) -> str:
+    full = os.path.abspath(path)
+    docs = str(site.docs_dir)
+    if full.startswith(docs + os.sep) and os.path.exists(full):
+        return os.path.relpath(full, docs).replace(os.sep, "/")
+    return path.replace(os.sep, "/").lstrip("./") if path.startswith("./") else path
+
+
+def _print_summary(plan: Plan, summary) -> None:
+    if summary is None:
+        click.echo("Nothing to enrich: 0 tokens spent.")
+        return
+    u = summary.usage
+    done_pages = sum(1 for i in summary.done if i.kind == "page")
+    done_images = len(summary.done) - done_pages
+    line = (
+        f"Enriched {len(summary.done)} item(s) ({done_pages} pages, {done_images} images) in "
+        f"{summary.requests} request(s): {u.input_tokens:,} input + {u.output_tokens:,} output "
+        f"tokens (cache: {u.cache_creation_input_tokens:,} written, "
+        f"{u.cache_read_input_tokens:,} read), ${summary.dollars:.4f}."
+    )
+    click.echo(line)
+    if summary.failed:
+        click.echo(f"{len(summary.failed)} item(s) failed and stay stale (listed above).")
+    if summary.remaining:
+        click.echo(
+            f"Budget reached: {len(summary.remaining)} item(s) remain for the next run: "
+            + ", ".join(i.path for i in summary.remaining[:5])
+            + (" …" if len(summary.remaining) > 5 else "")
+        )
+
+
+def build_command(config_file: str, *, frozen: bool = False) -> int:
+    """`make build`: enrich when a key is set, then `mkdocs build --strict`."""
+    site, plan = load_plan(config_file)
+    stale = plan.stale()
+    env = dict(os.environ)
+    if frozen:
+        report_problems(site, plan.problems)
+        if stale:
+            for item in stale:
+                click.echo(
+                    f"{display_path(site, item.path)}: {item.state.value}, not enriched", err=True
+                )
+            click.echo(
+                f"FROZEN: {len(stale)} item(s) are stale. Run `python -m pipeline enrich` "
+                "(or write the sidecars by hand) and commit the *.enrich.yml files.",
+                err=True,
+            )
+            return 1
+        env["ANTHROPIC_API_KEY"] = ""  # a frozen build never talks to the API
+    elif _has_key():
+        code = enrich_command(config_file)
+        if code == 2:
+            return code
+    else:
+        pages = sum(1 for i in stale if i.kind == "page")
+        click.echo(
+            f"Enrichment skipped (ANTHROPIC_API_KEY not set): {len(stale)} item(s) stale "
+            f"({pages} pages, {len(stale) - pages} images); building from committed sidecars."
+        )
+        # Stale text is expected here and was just reported: keep --strict for the rest.
+        env["ENRICH_ON_STALE"] = "info"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(site.config_file)],
+        env=env,
+    )
+    return proc.returncode

@@ -1,0 +1,95 @@
+"""Prompt versions, the token cut, and output validation: small pure functions."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.pricing import PRICES, estimate_text_tokens
+from pipeline.prompts import (
+    CUT_MARK,
+    IMAGE_PROMPT_VERSION,
+    IMAGE_SCHEMA,
+    IMAGE_SYSTEM,
+    PAGE_PROMPT_VERSION,
+    PAGE_SCHEMA,
+    PAGE_SYSTEM,
+    cut_to_budget,
+    prompt_fingerprint,
+)
+from pipeline.validate import Invalid, clean, fit, image_reply, page_reply
+
+# Editing a prompt or schema changes its fingerprint. Bump the version beside it (items
+# made with the old one become `outdated`, never stale) and record the new pair here.
+KNOWN = {
+    "page-1": "1c89e17b3e153f96",
+    "image-1": "1b04cb2786ac14db",
+}
+
+
+def test_prompt_changes_come_with_a_version_bump():
+    assert KNOWN[PAGE_PROMPT_VERSION] == prompt_fingerprint(PAGE_SYSTEM, PAGE_SCHEMA)
+    assert KNOWN[IMAGE_PROMPT_VERSION] == prompt_fingerprint(IMAGE_SYSTEM, IMAGE_SCHEMA)
+
+
+def test_system_prompts_stay_lean():
+    # Below the 512-token cache minimum of the default model, so every request pays for
+    # them: keep them small. (README, "What it costs", explains the trade-off.)
+    for system in (PAGE_SYSTEM, IMAGE_SYSTEM):
+        assert estimate_text_tokens(system, "claude-haiku-5-5") < 300
+    assert PRICES["claude-haiku-5-5"].min_cacheable_tokens == 512
+
+
+def test_cut_to_budget_cuts_at_a_paragraph_and_marks_it():
+    text = "\n\n".join(f"Paragraph {n} " + "word " * 50 for n in range(40))
+    cut, was_cut = cut_to_budget(text, 500, "claude-haiku-5-5")
+    assert was_cut
+    assert cut.endswith(CUT_MARK)
+    assert estimate_text_tokens(cut, "claude-haiku-5-5") <= 520
+    assert cut[: -len(CUT_MARK)].rstrip().endswith("word")  # a whole paragraph, not mid-word
+    short, was_cut = cut_to_budget("Short page.", 500, "claude-haiku-5-5")
+    assert (short, was_cut) == ("Short page.", False)
+
+
+def test_clean_strips_control_and_format_characters():
+    assert clean("a\x00b\u202ec\u200bd\x1b[31m e\n\tf") == "abcd[31m e f"
+
+
+def test_fit_prefers_a_sentence_end():
+    text = "This first sentence is long enough. " + "More words " * 30
+    assert fit(text, 60) == "This first sentence is long enough."
+    assert fit("word " * 40, 50).endswith("…")
+    assert len(fit("word " * 40, 50)) <= 50
+
+
+@pytest.mark.parametrize(
+    "reply, message",
+    [
+        ("[]", "not a JSON object"),
+        ('{"summary": "x"}', "no 'abstract'"),
+        ('{"summary": 3, "abstract": "y"}', "'summary' is not str"),
+        ('{"summary": " ", "abstract": "y"}', "summary is empty"),
+        ('{"summary": "<em>x</em>", "abstract": "y"}', "summary contains markup"),
+        ('{"summary": "x &amp; y", "abstract": "y"}', "summary contains markup"),
+        ('{"summary": "' + "x" * 161 + '", "abstract": "y"}', "161 characters"),
+    ],
+)
+def test_page_reply_rules(reply, message):
+    with pytest.raises(Invalid, match=message):
+        page_reply(reply)
+
+
+def test_page_reply_accepts_plain_text_with_ampersands_and_quotes():
+    assert page_reply('{"summary": "Q&A: the \\"best\\" tools", "abstract": "Fine."}') == (
+        'Q&A: the "best" tools',
+        "Fine.",
+    )
+
+
+def test_image_reply_drops_filler_and_honours_decorative():
+    assert image_reply('{"alt": "Image of a red bike", "decorative": false}') == (
+        "A red bike",
+        False,
+    )
+    assert image_reply('{"alt": "A swirl", "decorative": true}') == ("", True)
+    with pytest.raises(Invalid, match="alt is empty"):
+        image_reply('{"alt": "", "decorative": false}')
