@@ -21,6 +21,8 @@ import markdown
 import pytest
 from conftest import ROOT
 
+from pipeline import store
+
 pytestmark = pytest.mark.corpus
 
 CORPORA = ["fastapi", "mkdocs-material", "textual-blog"]
@@ -97,3 +99,87 @@ def test_status_json_over_a_real_site(corpus_copy, name):
     targets = {r["target"] for i in pages.values() for r in i["references"] if r["target"]}
     digests = {(docs / t).read_bytes() for t in targets}
     assert len([i for i in data["items"] if i["kind"] == "image"]) == len(digests)
+
+
+class _Imgs2(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs: list[dict] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.imgs.append(dict(attrs))
+
+
+_RELAX_LINKS = """
+# The partial copies have dangling links that are not ours to fix; they stay visible as INFO.
+validation:
+  links:
+    not_found: info
+    anchors: info
+    unrecognized_links: info
+    absolute_links: info
+"""
+
+
+@pytest.mark.parametrize("name", CORPORA)
+def test_real_site_builds_strict_with_the_plugin_and_gets_alt_text(corpus_copy, name, fake_api):
+    from pipeline.__main__ import main
+
+    root = corpus_copy(name)
+    config = root / "mkdocs.yml"
+    text = config.read_text()
+    assert "plugins:\n  - search\n" in text
+    config.write_text(
+        text.replace("plugins:\n  - search\n", "plugins:\n  - search\n  - enrich\n") + _RELAX_LINKS
+    )
+    assert main(["enrich", "-f", str(config), "--concurrency", "8"]) == 0
+    out = root / "built"
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr
+    assert not list(out.rglob("*.enrich.yml"))
+
+    # Every local <img> the markdown left without alt now carries the sidecar's text.
+    generated_alts = {
+        store.read(root / "docs", p.relative_to(root / "docs").as_posix()).alt
+        for p in (root / "docs").rglob("*.enrich.yml")
+        if not p.name.endswith(".md.enrich.yml")
+    } - {""}
+    missing_before = sum(
+        1
+        for item in json.loads(
+            subprocess.run(
+                [sys.executable, "-m", "pipeline", "status", "-f", str(config), "--json"],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            ).stdout
+        )["items"]
+        if item["kind"] == "page"
+        for ref in item["references"]
+        if ref["target"] and not (ref["alt"] or "").strip()
+    )
+    injected = 0
+    empty_local = []
+    for html in out.rglob("*.html"):
+        parser = _Imgs2()
+        parser.feed(html.read_text(encoding="utf-8"))
+        for img in parser.imgs:
+            src = img.get("src") or ""
+            if src.startswith(("http:", "https:", "data:", "{{")) or "twemoji" in (
+                img.get("class") or ""
+            ):
+                continue
+            if img.get("alt") in generated_alts:
+                injected += 1
+            elif not (img.get("alt") or "").strip() and "assets/images/favicon" not in src:
+                empty_local.append((html.relative_to(out).as_posix(), src))
+    assert missing_before > 0 and injected > 0
+    assert empty_local == []

@@ -1,0 +1,267 @@
+"""The MkDocs plugin: render the committed sidecars. No model, no network, no key.
+
+It reads sidecars only: it never imports `anthropic` and opens no socket, so a build
+is reproducible from git alone. Per page it sets the meta description, adds OpenGraph,
+Twitter Card and JSON-LD tags, fills missing alt text, and gives Material blog posts
+without a `<!-- more -->` separator the abstract as their excerpt. After the build it
+writes an Atom feed of posts and llms.txt.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pathspec
+from markupsafe import escape
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
+from mkdocs.structure.files import Files, InclusionLevel
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from .cache import ScanCache
+from .config import EnrichConfig, Site
+from .discover import discover
+from .feeds import Entry, as_datetime, atom_feed, llms_txt
+from .plan import State, build_plan
+from .render import first_image, head_tags, rewrite_page
+from .store import SUFFIX
+from .texts import SiteTexts, collect
+
+log = get_plugin_logger(__name__)
+
+ON_STALE_ENV = "ENRICH_ON_STALE"
+
+
+def site_from_mkdocs(config: MkDocsConfig, options: EnrichConfig) -> Site:
+    config_file = Path(config.config_file_path or "mkdocs.yml").absolute()
+    return Site(
+        config_file=config_file,
+        root=config_file.parent,
+        docs_dir=Path(config.docs_dir).resolve(),
+        site_dir=Path(config.site_dir).resolve(),
+        site_name=config.site_name or "",
+        site_url=config.site_url or None,
+        use_directory_urls=config.use_directory_urls,
+        exclude_docs=config.exclude_docs
+        or pathspec.GitIgnoreSpec.from_lines([".*", "/templates/"]),
+        options=options,
+        plugin_listed=True,
+    )
+
+
+class _AbstractPost:
+    """What Material's blog Excerpt reads from its post, with the abstract as markdown."""
+
+    def __init__(self, post: Page, markdown: str):
+        self._post = post
+        self.markdown = markdown
+
+    def __getattr__(self, name):
+        return getattr(self._post, name)
+
+
+class EnrichPlugin(BasePlugin[EnrichConfig]):
+    def on_config(self, config: MkDocsConfig) -> None:
+        self._texts: SiteTexts | None = None
+        self._dest_to_src: dict[str, str] | None = None
+        self._first_image: dict[str, tuple[str, str]] = {}
+        self._posts: list[Entry] = []
+        self._links: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+
+    # Late, so pages and files added by other plugins (the blog) are already there.
+    @event_priority(-100)
+    def on_files(self, files: Files, *, config: MkDocsConfig) -> None:
+        if not self.config.enabled:
+            return
+        for file in files:
+            if file.src_uri.endswith(SUFFIX):
+                file.inclusion = InclusionLevel.EXCLUDED
+        site = site_from_mkdocs(config, self.config)
+        plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
+        self._texts = collect(plan)
+        self._check_stale(site, plan)
+
+    def _check_stale(self, site: Site, plan) -> None:
+        mode = os.environ.get(ON_STALE_ENV) or self.config.on_stale
+        if mode not in ("warn", "fail", "info", "ignore"):
+            raise PluginError(f"{ON_STALE_ENV}={mode!r}: expected warn, fail or info")
+        stale = [i for i in plan.items if i.state is State.CHANGED]
+        messages = [
+            f"{os.path.relpath(site.docs_dir / i.path)}: changed since its "
+            f"{'summary' if i.kind == 'page' else 'alt text'} was made; "
+            "run `python -m pipeline enrich`"
+            for i in stale
+        ]
+        if mode == "fail" and messages:
+            raise PluginError("stale enrichment (on_stale: fail):\n  " + "\n  ".join(messages))
+        for message in messages:
+            (log.warning if mode == "warn" else log.info)(message)
+
+    @event_priority(-100)
+    def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files):
+        texts = self._page_texts(page)
+        if texts is None:
+            return None
+        if texts.summary and not page.meta.get("description"):
+            # Themes print page.meta.description into an attribute without escaping
+            # (MkDocs' Jinja environment has autoescape off): hand them escaped markup.
+            page.meta["description"] = escape(texts.summary)
+        self._use_abstract_as_excerpt(page, markdown, texts.abstract, config)
+        return None
+
+    def _use_abstract_as_excerpt(self, page: Page, markdown: str, abstract: str, config) -> None:
+        excerpt = getattr(page, "excerpt", None)
+        if excerpt is None or not abstract:
+            return
+        blog = config.plugins.get("material/blog") or config.plugins.get("blog")
+        separator = getattr(
+            getattr(blog, "config", None), "post_excerpt_separator", "<!-- more -->"
+        )
+        if separator in markdown:
+            return  # the author chose the excerpt
+        body = f"<p>{escape(abstract)}</p>\n\n{separator}\n"
+        if getattr(page, "_title_from_render", None):
+            body = f"# {page.title}\n\n{body}"
+        excerpt.post = _AbstractPost(page, body)
+
+    def _lookup(self, page: Page, config: MkDocsConfig, files: Files | None = None):
+        """src as written in the page's HTML -> (alt, decorative) of the image it shows."""
+        if self._dest_to_src is None and files is not None:
+            self._dest_to_src = {f.dest_uri: f.src_uri for f in files}
+        dest_to_src = self._dest_to_src or {}
+        images = self._texts.images if self._texts else {}
+        url = page.url
+        url_dir = url.rstrip("/") if url.endswith("/") else posixpath.dirname(url)
+        prefix = urlsplit(config.site_url or "").path.strip("/")
+
+        def lookup(src: str):
+            parts = urlsplit(src)
+            if parts.scheme or parts.netloc or not parts.path:
+                return None
+            path = unquote(parts.path)
+            if path.startswith("/"):
+                path = path.lstrip("/")
+                if prefix and path.startswith(prefix + "/"):
+                    path = path[len(prefix) + 1 :]
+            else:
+                path = posixpath.normpath(posixpath.join(url_dir, path))
+            found = images.get(dest_to_src.get(path, path))
+            return (found.alt, found.decorative) if found else None
+
+        return lookup
+
+    def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files):
+        if self._texts is not None:
+            image = first_image(html, self._lookup(page, config, files))
+            if image:
+                self._first_image[page.file.src_uri] = image
+        return None
+
+    def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
+        if self._texts is None:
+            return None
+        texts = self._page_texts(page)
+        url = page.canonical_url
+        image, image_alt = None, ""
+        if page.file.src_uri in self._first_image and url:
+            src, image_alt = self._first_image[page.file.src_uri]
+            image = urljoin(url, src)
+        date = as_datetime(page.meta.get("date"))
+        is_post = date is not None
+        # Page-relative: Material's JavaScript fetches sitemap.xml beside every
+        # link[rel=alternate] href, so an absolute one would call the production host
+        # from every local preview.
+        feed_url = (
+            get_relative_url(self.config.feed_path, page.url)
+            if config.site_url and self.config.feed
+            else None
+        )
+        title = page.title or config.site_name or ""
+
+        def tags_for(theme_description: str):
+            # Social tags repeat the meta description the theme printed (the author's,
+            # ours, or the site's), so the two never disagree.
+            description = (
+                theme_description
+                or (texts.summary if texts else "")
+                or config.site_description
+                or ""
+            )
+            self._list(page, texts, title, url, date, description)
+            json_ld = None
+            if self.config.json_ld:
+                json_ld = {
+                    "@context": "https://schema.org",
+                    "@type": "BlogPosting" if is_post else "WebPage",
+                    "headline" if is_post else "name": title,
+                    "description": description,
+                }
+                if url:
+                    json_ld["url"] = url
+                if date:
+                    json_ld["datePublished"] = date.date().isoformat()
+            tags = head_tags(
+                title=title,
+                description=description,
+                url=url,
+                image=image,
+                image_alt=image_alt,
+                kind="article" if is_post else "website",
+                site_name=config.site_name or "",
+                feed_url=feed_url,
+                json_ld=json_ld,
+            )
+            if not self.config.social_tags:
+                tags = [
+                    t for t in tags if t[0][0] in ("script", "link") or t[0][1] == "description"
+                ]
+            return tags
+
+        return rewrite_page(output, self._lookup(page, config), tags_for)
+
+    def _list(self, page: Page, texts, title: str, url: str | None, date, description: str):
+        """Remember the page for the feed and llms.txt, written after the build."""
+        if texts is None:
+            return  # a page another plugin generated (blog archive, category): not listed
+        link = url or page.url
+        if date is not None:
+            raw = page.meta.get("date")
+            updated = as_datetime(raw.get("updated")) if isinstance(raw, dict) else None
+            self._posts.append(Entry(title, link, date, updated or date, texts.abstract))
+            self._links["Posts"].append((title, link, texts.summary or description))
+        else:
+            self._links["Pages"].append((title, link, texts.summary or description))
+
+    def on_post_build(self, *, config: MkDocsConfig) -> None:
+        if self._texts is None:
+            return
+        site_dir = Path(config.site_dir)
+        if self.config.feed:
+            if config.site_url:
+                feed = atom_feed(
+                    title=config.site_name,
+                    site_url=config.site_url,
+                    feed_url=urljoin(config.site_url, self.config.feed_path),
+                    entries=self._posts,
+                )
+                (site_dir / self.config.feed_path).write_bytes(feed)
+            else:
+                log.info("no site_url in mkdocs.yml: the Atom feed needs absolute links; skipped")
+        if self.config.llms_txt:
+            text = llms_txt(
+                title=config.site_name,
+                description=config.site_description or "",
+                sections={"Pages": self._links["Pages"], "Posts": self._links["Posts"]},
+            )
+            (site_dir / "llms.txt").write_text(text, encoding="utf-8")
+
+    def _page_texts(self, page: Page):
+        if self._texts is None:
+            return None
+        return self._texts.pages.get(page.file.src_uri)

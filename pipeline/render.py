@@ -1,0 +1,233 @@
+"""Edit rendered HTML with a real parser: alt text into <img>, tags into <head>.
+
+`html.parser` finds each tag and its exact position; we splice a rebuilt tag in its
+place and leave every other byte as it was. Every value is escaped for the attribute
+or element it lands in: generated text is untrusted input.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from html.parser import HTMLParser
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    attrs: list[tuple[str, str | None]]
+    start: int
+    end: int
+    raw: str
+
+    def get(self, name: str) -> str | None:
+        for key, value in self.attrs:
+            if key == name:
+                return value
+        return None
+
+    def has(self, name: str) -> bool:
+        return any(key == name for key, _ in self.attrs)
+
+
+class _Scanner(HTMLParser):
+    def __init__(self, text: str, wanted: set[str]):
+        super().__init__(convert_charrefs=True)
+        self.wanted = wanted
+        self.tags: list[Tag] = []
+        self.head_end: int | None = None
+        self._line_starts = [0]
+        for i, ch in enumerate(text):
+            if ch == "\n":
+                self._line_starts.append(i + 1)
+
+    def _offset(self) -> int:
+        line, col = self.getpos()
+        return self._line_starts[line - 1] + col
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.wanted:
+            raw = self.get_starttag_text() or ""
+            start = self._offset()
+            self.tags.append(Tag(tag, list(attrs), start, start + len(raw), raw))
+
+    handle_startendtag = handle_starttag
+
+    def handle_endtag(self, tag):
+        if tag == "head" and self.head_end is None:
+            self.head_end = self._offset()
+
+
+def scan(text: str, wanted: set[str]) -> _Scanner:
+    scanner = _Scanner(text, wanted)
+    scanner.feed(text)
+    scanner.close()
+    return scanner
+
+
+def attr(value: str) -> str:
+    """Escape for a double-quoted attribute value."""
+    return html.escape(value, quote=True)
+
+
+_EMPTY_ALT = re.compile(r"""\salt(?:\s*=\s*(?:""|''|(?=[\s/>])))?(?=[\s/>])""", re.I)
+
+
+def with_alt(tag: Tag, alt: str) -> str:
+    """The tag's own text with alt set, every other byte of it unchanged.
+
+    Only called for tags the parser found with no alt or an empty one; the regex only
+    ever looks inside that one tag's text.
+    """
+    value = f' alt="{attr(alt)}"'
+    raw = tag.raw
+    if tag.has("alt"):
+        return _EMPTY_ALT.sub(lambda m: value, raw, count=1)
+    end = len(raw) - (2 if raw.endswith("/>") else 1)
+    while end > 0 and raw[end - 1] in " \t\n":
+        end -= 1
+    return raw[:end] + value + raw[end:]
+
+
+def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
+    out, last = [], 0
+    for start, end, new in sorted(edits):
+        out.append(text[last:start])
+        out.append(new)
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+AltLookup = Callable[[str], "tuple[str, bool] | None"]
+HeadTags = list[tuple[tuple[str, str], str]]
+
+
+def alt_edits(tags: list[Tag], lookup: AltLookup) -> list[tuple[int, int, str]]:
+    """Give every <img> with a missing or empty alt the text `lookup(src)` returns.
+
+    An author's non-empty alt is never changed. A decorative image gets an explicit
+    alt="" so screen readers skip it.
+    """
+    edits = []
+    for tag in tags:
+        if tag.name != "img":
+            continue
+        current = tag.get("alt")
+        if current is not None and current.strip():
+            continue
+        found = lookup(tag.get("src") or "")
+        if found is None:
+            continue
+        alt, decorative = found
+        if decorative:
+            alt = ""
+        elif not alt:
+            continue
+        if current == alt and tag.has("alt"):
+            continue
+        edits.append((tag.start, tag.end, with_alt(tag, alt)))
+    return edits
+
+
+def first_image(content: str, lookup: AltLookup) -> tuple[str, str] | None:
+    """(src, alt) of the first <img> in a page's content, for og:image."""
+    for tag in scan(content, {"img"}).tags:
+        src = tag.get("src")
+        if src and not src.startswith("data:"):
+            alt = (tag.get("alt") or "").strip()
+            if not alt:
+                found = lookup(src)
+                alt = found[0] if found and not found[1] else ""
+            return src, alt
+    return None
+
+
+def json_for_script(data: dict) -> str:
+    """JSON that cannot close or confuse the <script> element it sits in."""
+    text = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def head_tags(
+    *,
+    title: str,
+    description: str,
+    url: str | None,
+    image: str | None,
+    image_alt: str,
+    kind: str,
+    site_name: str,
+    feed_url: str | None,
+    json_ld: dict | None,
+) -> HeadTags:
+    """(identity, html) for each tag: identity lets us skip what the theme already has."""
+    tags: list[tuple[tuple[str, str], str]] = []
+
+    def meta(key: str, name: str, content: str):
+        if content:
+            tags.append(((key, name), f'<meta {key}="{attr(name)}" content="{attr(content)}">'))
+
+    meta("name", "description", description)
+    meta("property", "og:type", kind)
+    meta("property", "og:title", title)
+    meta("property", "og:description", description)
+    meta("property", "og:site_name", site_name)
+    if url:
+        meta("property", "og:url", url)
+    if image:
+        meta("property", "og:image", image)
+        meta("property", "og:image:alt", image_alt)
+    meta("name", "twitter:card", "summary_large_image" if image else "summary")
+    meta("name", "twitter:title", title)
+    meta("name", "twitter:description", description)
+    if image:
+        meta("name", "twitter:image", image)
+        meta("name", "twitter:image:alt", image_alt)
+    if feed_url:
+        tags.append(
+            (
+                ("link", "alternate-atom"),
+                f'<link rel="alternate" type="application/atom+xml" title="{attr(site_name)}" '
+                f'href="{attr(feed_url)}">',
+            )
+        )
+    if json_ld:
+        tags.append(
+            (
+                ("script", "ld+json"),
+                f'<script type="application/ld+json">{json_for_script(json_ld)}</script>',
+            )
+        )
+    return tags
+
+
+def rewrite_page(page_html: str, lookup: AltLookup, tags_for: Callable[[str], HeadTags]) -> str:
+    """One parse of the whole page: fill missing alts (content, blog excerpts, anywhere)
+    and insert head tags the theme does not already emit.
+
+    `tags_for` gets the meta description the theme printed (or "") and returns the tags.
+    """
+    scanner = scan(page_html, {"img", "meta", "link", "script"})
+    edits = alt_edits(scanner.tags, lookup)
+    present: set[tuple[str, str]] = set()
+    description = ""
+    for tag in scanner.tags:
+        if tag.name == "meta":
+            for key in ("name", "property"):
+                if tag.get(key):
+                    present.add((key, tag.get(key) or ""))
+            if (tag.get("name") or "").lower() == "description" and not description:
+                description = tag.get("content") or ""
+        elif tag.name == "link" and tag.get("type") == "application/atom+xml":
+            present.add(("link", "alternate-atom"))
+        elif tag.name == "script" and tag.get("type") == "application/ld+json":
+            present.add(("script", "ld+json"))
+    if scanner.head_end is not None:
+        new = [markup for ident, markup in tags_for(description) if ident not in present]
+        if new:
+            edits.append((scanner.head_end, scanner.head_end, "".join(f"  {m}\n" for m in new)))
+    return splice(page_html, edits)

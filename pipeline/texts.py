@@ -1,0 +1,76 @@
+"""The text each sink gets, from a Plan: pure functions, no I/O.
+
+Each sink takes the length that fits it, falling back in a fixed order:
+  meta description, social cards:  author description > summary > abstract > first paragraph
+  listings, feeds, llms.txt:       abstract > summary > author description > first paragraph
+An image's alt: the author's alt for that reference > the author's alt for the same
+image elsewhere > the sidecar's alt (or empty when it says decorative).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .plan import Plan, State
+from .prompts import ABSTRACT_MAX, SUMMARY_MAX
+from .validate import clean, fit
+
+
+@dataclass(frozen=True)
+class PageTexts:
+    summary: str
+    abstract: str
+    stale: bool  # the text was made from an older version of the page
+
+
+@dataclass(frozen=True)
+class ImageText:
+    alt: str
+    decorative: bool
+    stale: bool
+
+
+@dataclass(frozen=True)
+class SiteTexts:
+    pages: dict[str, PageTexts]
+    images: dict[str, ImageText]  # by every docs-relative path holding the image
+
+
+def collect(plan: Plan) -> SiteTexts:
+    sidecars = plan.discovery.sidecars
+    sources = {p.path: p for p in plan.discovery.pages}
+    pages: dict[str, PageTexts] = {}
+    images: dict[str, ImageText] = {}
+    author_alt: dict[str, str] = {}
+    for page in plan.discovery.pages:
+        for ref in page.refs:
+            if ref.target and ref.alt and ref.alt.strip():
+                author_alt.setdefault(ref.target, ref.alt.strip())
+    for item in plan.items:
+        sc = sidecars.get(item.sidecar) if item.sidecar else None
+        stale = item.state in (State.CHANGED, State.EDITED_REVIEW)
+        if item.kind == "page" and item.path in sources:
+            src = sources[item.path]
+            summary_gen = sc.summary if sc else ""
+            abstract_gen = sc.abstract if sc else ""
+            first = src.first_paragraph
+            summary = src.description or summary_gen or abstract_gen or first
+            abstract = abstract_gen or summary_gen or src.description or first
+            pages[item.path] = PageTexts(
+                # An author's description is used as written, never cut.
+                summary=summary if summary == src.description else fit(summary, SUMMARY_MAX),
+                abstract=fit(abstract, ABSTRACT_MAX) if abstract else "",
+                stale=stale,
+            )
+        elif item.kind == "image":
+            written = [author_alt[p] for p in item.paths if p in author_alt]
+            if written:
+                text = ImageText(written[0], False, False)
+            elif sc is not None:
+                # A person may have typed a newline or a tab into the sidecar: fold it.
+                text = ImageText("" if sc.decorative else clean(sc.alt), sc.decorative, stale)
+            else:
+                continue
+            for path in item.paths or (item.path,):
+                images[path] = text
+    return SiteTexts(pages=pages, images=images)

@@ -1,0 +1,108 @@
+"""`enrich --write-back`: put alt text into the markdown source, for those who want it there.
+
+Only references with a missing or empty alt change, and only by inserting the text:
+`![](src)` -> `![alt](src)`, `![][ref]` -> `![alt][ref]`, `<img src>` -> `<img src alt="...">`.
+Every other byte of the file stays as it was (line endings included). Page fingerprints
+leave images out, so this makes no page stale; the image becomes author-written.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+from .discover import PageSource
+from .errors import Problem
+from .fsutil import atomic_write
+from .plan import Plan
+from .render import Tag, scan, splice, with_alt
+from .texts import collect
+
+_INLINE = re.compile(r"!\[\s*\]\(\s*(<[^>\n]*>|[^\s)]+)")
+_REFERENCE = re.compile(r"!\[\s*\]\[([^\]\n]+)\]")
+
+
+def _md_alt(text: str) -> str:
+    return re.sub(r"([\\\[\]])", r"\\\1", text)
+
+
+def _same_src(written: str, src: str) -> bool:
+    return unquote(written.strip("<>").strip()) == unquote(src)
+
+
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    starts.extend(i + 1 for i, ch in enumerate(text) if ch == "\n")
+    return starts
+
+
+def write_back(plan: Plan) -> tuple[list[str], list[Problem]]:
+    texts = collect(plan)
+    changed: list[str] = []
+    problems: list[Problem] = []
+    for page in plan.discovery.pages:
+        wanted = [
+            (ref, texts.images[ref.target])
+            for ref in page.refs
+            if ref.target in texts.images
+            and not (ref.alt or "").strip()
+            and (texts.images[ref.target].alt or texts.images[ref.target].decorative)
+        ]
+        if not wanted:
+            continue
+        path = plan.site.docs_dir / page.path
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
+        bom = raw[:3] == b"\xef\xbb\xbf"
+        edits, missed = _edits(page, text, wanted)
+        problems += missed
+        if edits:
+            new = splice(text, edits)
+            atomic_write(path, (b"\xef\xbb\xbf" if bom else b"") + new.encode("utf-8"))
+            changed.append(page.path)
+    return changed, problems
+
+
+def _edits(page: PageSource, text: str, wanted) -> tuple[list, list[Problem]]:
+    starts = _line_starts(text)
+    html_tags: list[Tag] | None = None
+    edits: list[tuple[int, int, str]] = []
+    taken: set[int] = set()
+    problems = []
+    for ref, image in wanted:
+        line_start = starts[ref.line - 1] if ref.line - 1 < len(starts) else len(text)
+        line_end = text.find("\n", line_start)
+        line = text[line_start : line_end if line_end >= 0 else len(text)]
+        at = None
+        if ref.syntax == "html":
+            if html_tags is None:
+                html_tags = scan(text, {"img"}).tags
+            for tag in html_tags:
+                if tag.start in taken or not _same_src(tag.get("src") or "", ref.src):
+                    continue
+                if (tag.get("alt") or "").strip():
+                    continue
+                edits.append((tag.start, tag.end, with_alt(tag, image.alt)))
+                taken.add(tag.start)
+                at = tag.start
+                break
+        elif image.alt:  # a decorative image keeps its empty markdown alt
+            pattern = _INLINE if ref.syntax == "inline" else _REFERENCE
+            for m in pattern.finditer(line):
+                pos = line_start + m.start() + 2  # just after "!["
+                if pos in taken:
+                    continue
+                if ref.syntax == "inline" and not _same_src(m.group(1), ref.src):
+                    continue
+                close = text.index("]", pos)
+                edits.append((pos, close, _md_alt(image.alt)))
+                taken.add(pos)
+                at = pos
+                break
+        else:
+            continue
+        if at is None:
+            problems.append(
+                Problem(page.path, f"write-back: could not place alt for {ref.src}", ref.line)
+            )
+    return edits, problems
