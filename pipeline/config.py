@@ -51,6 +51,8 @@ class EnrichConfig(base.Config):
     timeout = _Positive(float, default=60.0)
     max_retries = c.Type(int, default=3)
     max_retry_wait = _Positive(float, default=20.0)
+    # How often `enrich --batch --wait` asks whether a batch has ended.
+    batch_poll_seconds = _Positive(float, default=30.0)
     # Stop starting requests before a run would exceed these (None: no limit).
     max_cost = c.Optional(_Positive(float))
     max_tokens = c.Optional(_Positive(int))

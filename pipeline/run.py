@@ -60,6 +60,16 @@ def enrich_command(
     items, chosen_problems = select(plan, opts)
     report_problems(site, chosen_problems)
     problems += chosen_problems
+    if not batch:
+        from .batch import pending_keys
+
+        # Already paid for in a submitted batch: the next --batch run collects them.
+        waiting = pending_keys(site.state_dir)
+        if waiting:
+            kept = [i for i in items if (i.kind, i.path, i.fingerprint) not in waiting]
+            if len(kept) < len(items):
+                click.echo(f"{len(items) - len(kept)} item(s) are pending in a batch: skipped.")
+            items = kept
 
     if dry_run:
         client = _client(site) if _has_key() else None

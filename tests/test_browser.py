@@ -65,7 +65,13 @@ LOCAL_SCHEMES = {"data", "blob", "about"}
 
 def find_chromium() -> str | None:
     """Debian's Chromium, wherever it is; None when there is none."""
-    candidates = ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")]
+    # Debian's package here and in .ci/run; GitHub's Ubuntu runners ship Google Chrome.
+    candidates = [
+        "/usr/bin/chromium",
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        shutil.which("google-chrome"),
+    ]
     for candidate in candidates:
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -212,7 +218,8 @@ def browser() -> Iterator[Browser]:
     executable = find_chromium()
     if executable is None:
         pytest.skip(
-            "no Chromium binary (looked for /usr/bin/chromium, chromium, chromium-browser); "
+            "no Chromium binary (looked for /usr/bin/chromium, chromium, chromium-browser, "
+            "google-chrome); "
             "install Debian's: apt-get install chromium"
         )
     assert AXE_JS.is_file(), f"vendored axe-core missing: {AXE_JS}"

@@ -1,0 +1,286 @@
+"""`enrich --batch`: stale items as Message Batches, at half price, for unattended builds.
+
+A run first collects every pending batch that has ended, then submits what is still
+stale and not already pending, records the pending batches in a committed file
+(`.enrich/batches.json`), and exits; the next run (or `--wait`) collects. A result is
+written only if its item's fingerprint still matches and nobody edited its sidecar
+meanwhile; errored, expired, canceled and invalid results leave the item stale, so
+the next run submits it again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from . import ledger, lock, store
+from .cli import report_problems
+from .enrich import Options, Outcome, Summary, Work, _parse, _record, _sidecar, build_work
+from .errors import Fatal, Problem, SidecarError
+from .fsutil import atomic_write
+from .plan import Item, Plan, State
+from .pricing import Usage, cost
+from .validate import Invalid
+
+FILE = "batches.json"
+MAX_REQUESTS = 100_000
+MAX_BYTES = 256 * 1024 * 1024
+_HEADROOM = 1024 * 1024  # JSON framing around the requests
+
+
+def custom_id(item: Item) -> str:
+    digest = hashlib.sha256(f"{item.kind}\0{item.path}\0{item.fingerprint}".encode()).hexdigest()
+    return f"{item.kind[0]}-{digest[:40]}"
+
+
+def load(state_dir: Path) -> list[dict]:
+    try:
+        data = json.loads((state_dir / FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as e:
+        raise Fatal(f"{state_dir / FILE}: corrupt batch file ({e})") from None
+    return list(data.get("batches", []))
+
+
+def save(state_dir: Path, batches: list[dict]) -> None:
+    path = state_dir / FILE
+    if not batches:
+        path.unlink(missing_ok=True)
+        return
+    text = json.dumps({"version": 1, "batches": batches}, indent=2, sort_keys=True) + "\n"
+    atomic_write(path, text.encode("utf-8"))
+
+
+def split(
+    works: list[Work], max_requests: int = MAX_REQUESTS, max_bytes: int = MAX_BYTES - _HEADROOM
+) -> list[list[Work]]:
+    """Chunks within one batch's limits: 100,000 requests and 256 MB."""
+    chunks: list[list[Work]] = [[]]
+    size = 0
+    for work in works:
+        n = len(json.dumps(work.params)) + 100
+        if chunks[-1] and (len(chunks[-1]) >= max_requests or size + n > max_bytes):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(work)
+        size += n
+    return [c for c in chunks if c]
+
+
+@dataclass
+class BatchRun:
+    summary: Summary = field(default_factory=Summary)
+    submitted: int = 0
+    pending: int = 0
+    requeued: list[str] = field(default_factory=list)
+
+
+def collect(plan: Plan, client, batch: dict, run_id: str, result: BatchRun) -> None:
+    current = {(i.kind, i.path): i for i in plan.items}
+    entries = {e["custom_id"]: e for e in batch["items"]}
+    model = batch["model"]
+    seen = set()
+    for cid, kind, reply in client.batch_results(batch["id"]):
+        entry = entries.get(cid)
+        if entry is None:
+            continue
+        seen.add(cid)
+        item = current.get((entry["kind"], entry["path"]))
+        when = time.monotonic()
+        # The item as it was when submitted: its fingerprint is what the text describes.
+        recorded = Item(
+            entry["kind"],
+            entry["path"],
+            State.NEW,
+            fingerprint=entry["fingerprint"],
+            home=entry["home"],
+        )
+        if kind != "succeeded":
+            out = Outcome(recorded)
+            out.records.append(
+                _record(
+                    run_id,
+                    recorded,
+                    model,
+                    1,
+                    when,
+                    Usage(),
+                    0.0,
+                    kind,
+                    str(reply),
+                    mode="batch",
+                    batch=batch["id"],
+                )
+            )
+            out.problem = Problem(entry["path"], f"batch result {kind}: {reply}; re-queued")
+            _finish(plan, out, result)
+            continue
+        dollars = cost(model, reply.usage, batch=True) or 0.0
+        out = Outcome(recorded, usage=reply.usage, dollars=dollars)
+        status = "ok"
+        try:
+            fields = _parse(entry["kind"], reply.text, cut=False)
+        except Invalid as e:
+            status = "invalid"
+            out.problem = Problem(entry["path"], f"malformed batch output: {e}; re-queued")
+            fields = None
+        if fields is not None:
+            if item is None or item.fingerprint != entry["fingerprint"]:
+                status = "superseded"
+                out.problem = None
+                result.requeued.append(entry["path"])
+            else:
+                out.sidecar = _sidecar(recorded, fields, model, reply.usage)
+        out.records.append(
+            _record(
+                run_id,
+                recorded,
+                model,
+                1,
+                when,
+                reply.usage,
+                dollars,
+                status,
+                "" if status == "ok" else status,
+                reply.request_id,
+                mode="batch",
+                batch=batch["id"],
+            )
+        )
+        _finish(plan, out, result)
+    for cid, entry in entries.items():
+        if cid not in seen:
+            result.summary.failed.append(
+                Problem(entry["path"], "missing from the batch results; re-queued")
+            )
+
+
+def _finish(plan: Plan, out: Outcome, result: BatchRun) -> None:
+    for record in out.records:
+        ledger.append(plan.site.state_dir, record)
+    result.summary.requests += len(out.records)
+    result.summary.usage += out.usage
+    result.summary.dollars += out.dollars
+    if out.sidecar is not None:
+        try:
+            current = store.read(plan.site.docs_dir, out.item.home)
+        except SidecarError:
+            current = None
+        if current is not None and current.human:
+            result.summary.failed.append(
+                Problem(out.item.home, "edited by a person while the batch ran: kept")
+            )
+            return
+        store.write(plan.site.docs_dir, out.item.home, out.sidecar)
+        result.summary.done.append(out.item)
+    elif out.problem is not None:
+        result.summary.failed.append(out.problem)
+
+
+def pending_keys(state_dir: Path) -> set[tuple[str, str, str]]:
+    """(kind, path, fingerprint) of every item waiting in a submitted batch."""
+    return {(e["kind"], e["path"], e["fingerprint"]) for b in load(state_dir) for e in b["items"]}
+
+
+def batch_command(
+    plan: Plan,
+    items: list[Item],
+    opts: Options,
+    *,
+    wait: bool,
+    commit: bool,
+    problems: list[Problem],
+) -> int:
+    from .run import _client, _has_key, _no_key_message
+
+    site = plan.site
+    pending = load(site.state_dir)
+    if not (items or pending):
+        click.echo("Nothing to enrich: 0 tokens spent.")
+        return 1 if problems else 0
+    if not _has_key():
+        raise Fatal(_no_key_message(len(items) or len(pending)), exit_code=2)
+    client = _client(site)
+    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    result = BatchRun()
+    with lock.held(site.state_dir):
+        pending = _collect_ended(plan, client, pending, run_id, result, wait=wait)
+        in_flight = {(e["kind"], e["path"], e["fingerprint"]) for b in pending for e in b["items"]}
+        done = {(i.kind, i.path) for i in result.summary.done}
+        to_send = [
+            i
+            for i in items
+            if (i.kind, i.path, i.fingerprint) not in in_flight and (i.kind, i.path) not in done
+        ]
+        works, prep_problems = build_work(plan, to_send, opts.model)
+        report_problems(site, prep_problems)
+        problems += prep_problems
+        for chunk in split(works):
+            requests = [{"custom_id": custom_id(w.item), "params": w.params} for w in chunk]
+            batch_id = client.batch_create(requests)
+            pending.append(
+                {
+                    "id": batch_id,
+                    "model": opts.model,
+                    "submitted": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "items": [
+                        {
+                            "custom_id": custom_id(w.item),
+                            "kind": w.item.kind,
+                            "path": w.item.path,
+                            "fingerprint": w.item.fingerprint,
+                            "home": w.item.home,
+                        }
+                        for w in chunk
+                    ],
+                }
+            )
+            result.submitted += len(chunk)
+            save(site.state_dir, pending)  # recorded before anything else can go wrong
+            click.echo(f"submitted batch {batch_id}: {len(chunk)} request(s)")
+        if wait and result.submitted:
+            pending = _collect_ended(plan, client, pending, run_id, result, wait=True)
+        save(site.state_dir, pending)
+    report_problems(site, result.summary.failed)
+    problems += result.summary.failed
+    s = result.summary
+    still = sum(len(b["items"]) for b in pending)
+    click.echo(
+        f"Batch: {len(s.done)} result(s) written, {result.submitted} submitted, "
+        f"{still} pending; {s.usage.input_tokens:,} input + {s.usage.output_tokens:,} output "
+        f"tokens, ${s.dollars:.4f} at batch price."
+    )
+    if commit:
+        from .gitcommit import commit_results
+
+        commit_results(site, s, note=f"{result.submitted} submitted, {still} pending in batches")
+    return 1 if problems else 0
+
+
+def _collect_ended(plan, client, pending, run_id, result, *, wait: bool) -> list[dict]:
+    interval = plan.site.options.batch_poll_seconds
+    remaining = []
+    for batch in pending:
+        status, counts = client.batch_status(batch["id"])
+        while wait and status != "ended":
+            click.echo(
+                f"batch {batch['id']}: {status}, {counts.get('succeeded', 0)} done of "
+                f"{len(batch['items'])}",
+                err=True,
+            )
+            time.sleep(interval)
+            status, counts = client.batch_status(batch["id"])
+        if status == "ended":
+            collect(plan, client, batch, run_id, result)
+            click.echo(f"collected batch {batch['id']}")
+        else:
+            remaining.append(batch)
+    return remaining
