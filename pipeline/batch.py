@@ -16,6 +16,7 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import click
@@ -26,7 +27,7 @@ from .enrich import Options, Outcome, Summary, Work, _parse, _record, _sidecar, 
 from .errors import Fatal, Problem, SidecarError
 from .fsutil import atomic_write
 from .plan import Item, Plan, State
-from .pricing import Usage, cost
+from .pricing import cost
 from .validate import Invalid
 
 FILE = "batches.json"
@@ -103,23 +104,19 @@ def collect(plan: Plan, client, batch: dict, run_id: str, result: BatchRun) -> N
             fingerprint=entry["fingerprint"],
             home=entry["home"],
         )
+        log = partial(
+            _record,
+            run_id,
+            recorded,
+            model,
+            attempt=1,
+            started=when,
+            mode="batch",
+            batch=batch["id"],
+        )
         if kind != "succeeded":
             out = Outcome(recorded)
-            out.records.append(
-                _record(
-                    run_id,
-                    recorded,
-                    model,
-                    1,
-                    when,
-                    Usage(),
-                    0.0,
-                    kind,
-                    str(reply),
-                    mode="batch",
-                    batch=batch["id"],
-                )
-            )
+            out.records.append(log(status=kind, error=str(reply)))
             out.problem = Problem(entry["path"], f"batch result {kind}: {reply}; re-queued")
             _finish(plan, out, result)
             continue
@@ -134,25 +131,19 @@ def collect(plan: Plan, client, batch: dict, run_id: str, result: BatchRun) -> N
             fields = None
         if fields is not None:
             if item is None or item.fingerprint != entry["fingerprint"]:
+                # The source changed while the batch ran: this text describes an old
+                # version. Drop it; the item is stale and goes into the next batch.
                 status = "superseded"
-                out.problem = None
                 result.requeued.append(entry["path"])
             else:
                 out.sidecar = _sidecar(recorded, fields, model, reply.usage)
         out.records.append(
-            _record(
-                run_id,
-                recorded,
-                model,
-                1,
-                when,
-                reply.usage,
-                dollars,
-                status,
-                "" if status == "ok" else status,
-                reply.request_id,
-                mode="batch",
-                batch=batch["id"],
+            log(
+                status=status,
+                error="" if status == "ok" else status,
+                usage=reply.usage,
+                dollars=dollars,
+                request_id=reply.request_id,
             )
         )
         _finish(plan, out, result)
@@ -253,6 +244,11 @@ def batch_command(
     problems += result.summary.failed
     s = result.summary
     still = sum(len(b["items"]) for b in pending)
+    if result.requeued:
+        click.echo(
+            f"{len(result.requeued)} result(s) dropped: the source changed while the batch "
+            "ran; submitted again."
+        )
     click.echo(
         f"Batch: {len(s.done)} result(s) written, {result.submitted} submitted, "
         f"{still} pending; {s.usage.input_tokens:,} input + {s.usage.output_tokens:,} output "

@@ -44,7 +44,7 @@ class EnrichConfig(base.Config):
     # Model for new requests; a sidecar made by another model is `outdated`, not stale.
     model = c.Type(str, default=DEFAULT_MODEL)
     # What a page whose source changed since its summary does to `mkdocs build`.
-    on_stale = c.Choice(("warn", "fail", "ignore"), default="warn")
+    on_stale = c.Choice(("warn", "fail", "info"), default="warn")
     concurrency = _Positive(int, default=4)
     # Per-request timeout (seconds) and the SDK's retries; each retry waits at most
     # `max_retry_wait` seconds, whatever retry-after the server sends.

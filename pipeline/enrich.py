@@ -17,6 +17,7 @@ import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 import click
@@ -75,7 +76,6 @@ class Outcome:
     records: list[dict] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     dollars: float = 0.0
-    retryable: bool = False
 
 
 @dataclass
@@ -240,7 +240,7 @@ def _with_feedback(params: dict, reason: str) -> dict:
     return {**params, "messages": [{"role": "user", "content": content}]}
 
 
-def run_one(client, work: Work, model: str, run_id: str, batch: bool = False) -> Outcome:
+def run_one(client, work: Work, model: str, run_id: str) -> Outcome:
     """Request, validate, retry once on a broken reply; never raises for the item's sake."""
     item = work.item
     out = Outcome(item)
@@ -249,71 +249,34 @@ def run_one(client, work: Work, model: str, run_id: str, batch: bool = False) ->
     for attempt in (1, 2):
         if attempt == 2:
             params = _with_feedback(work.params, reason)
-        started = time.monotonic()
+        log = partial(_record, run_id, item, model, attempt=attempt, started=time.monotonic())
         try:
             reply = client.create(params)
         except RequestFailed as e:
-            out.records.append(
-                _record(
-                    run_id,
-                    item,
-                    model,
-                    attempt,
-                    started,
-                    Usage(),
-                    None,
-                    "failed" if e.retryable else "rejected",
-                    str(e),
-                )
-            )
+            status = "failed" if e.retryable else "rejected"
+            out.records.append(log(status=status, error=str(e)))
             out.problem = Problem(item.path, str(e))
-            out.retryable = e.retryable
             return out
         spent = cost(model, reply.usage) or 0.0
         out.usage += reply.usage
         out.dollars += spent
+        log = partial(log, usage=reply.usage, dollars=spent, request_id=reply.request_id)
+        last = attempt == 2
         try:
             if reply.stop_reason == "refusal":
                 raise Invalid("the model declined to answer")
             if reply.stop_reason == "max_tokens":
                 raise Invalid("the reply was cut off at max_tokens")
-            last = attempt == 2
-            fields = _parse(item.kind, reply.text, cut=last and _too_long(item.kind, reply.text))
+            cut = last and _too_long(item.kind, reply.text)
+            fields = _parse(item.kind, reply.text, cut=cut)
         except Invalid as e:
             reason = str(e)
-            out.records.append(
-                _record(
-                    run_id,
-                    item,
-                    model,
-                    attempt,
-                    started,
-                    reply.usage,
-                    spent,
-                    "invalid",
-                    reason,
-                    reply.request_id,
-                )
-            )
-            if attempt == 2:
+            out.records.append(log(status="invalid", error=reason))
+            if last:
                 out.problem = Problem(item.path, f"malformed output after a retry: {reason}")
             continue
-        status = "cut" if attempt == 2 and _too_long(item.kind, reply.text) else "ok"
         out.records.append(
-            _record(
-                run_id,
-                item,
-                model,
-                attempt,
-                started,
-                reply.usage,
-                spent,
-                status,
-                reason,
-                reply.request_id,
-                retried=attempt == 2,
-                input_cut=work.cut,
-            )
+            log(status="cut" if cut else "ok", error=reason, retried=last, input_cut=work.cut)
         )
         out.sidecar = _sidecar(item, fields, model, out.usage)
         return out
@@ -355,18 +318,22 @@ def _sidecar(item: Item, fields: dict, model: str, usage: Usage) -> Sidecar:
 
 
 def _record(
-    run_id,
-    item,
-    model,
-    attempt,
-    started,
-    usage: Usage,
-    dollars,
-    status,
-    error="",
-    request_id=None,
+    run_id: str,
+    item: Item,
+    model: str,
+    *,
+    attempt: int,
+    started: float,
+    status: str,
+    usage: Usage | None = None,
+    dollars: float = 0.0,
+    error: str = "",
+    request_id: str | None = None,
+    mode: str = "direct",
     **extra,
 ) -> dict:
+    """One ledger line: a request, what it cost and what became of it."""
+    usage = usage or Usage()
     record = {
         "run": run_id,
         "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -375,7 +342,7 @@ def _record(
         "fingerprint": item.fingerprint,
         "model": model,
         "prompt": PAGE_PROMPT_VERSION if item.kind == "page" else IMAGE_PROMPT_VERSION,
-        "mode": extra.pop("mode", "direct"),
+        "mode": mode,
         "attempt": attempt,
         "status": status,
         "input_tokens": usage.input_tokens,

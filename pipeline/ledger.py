@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .fsutil import append_line
+from .pricing import Usage
 
 FILE = "ledger.jsonl"
 VERSION = 1
@@ -46,35 +47,30 @@ def read(state_dir: Path) -> list[dict]:
     return records
 
 
+def usage_of(record: dict) -> Usage:
+    return Usage(
+        int(record.get("input_tokens") or 0),
+        int(record.get("output_tokens") or 0),
+        int(record.get("cache_creation_input_tokens") or 0),
+        int(record.get("cache_read_input_tokens") or 0),
+    )
+
+
 @dataclass
 class Totals:
     requests: int = 0
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_creation_input_tokens: int = 0
-    cache_read_input_tokens: int = 0
+    usage: Usage = field(default_factory=Usage)
     cost_usd: float = 0.0
     kept: int = 0
     items: set = field(default_factory=set)
 
     @property
     def tokens(self) -> int:
-        return (
-            self.input_tokens
-            + self.output_tokens
-            + self.cache_creation_input_tokens
-            + self.cache_read_input_tokens
-        )
+        return self.usage.total
 
     def add(self, r: dict) -> None:
         self.requests += 1
-        for key in (
-            "input_tokens",
-            "output_tokens",
-            "cache_creation_input_tokens",
-            "cache_read_input_tokens",
-        ):
-            setattr(self, key, getattr(self, key) + int(r.get(key) or 0))
+        self.usage += usage_of(r)
         self.cost_usd += float(r.get("cost_usd") or 0.0)
         if r.get("status") in KEPT:
             self.kept += 1

@@ -46,7 +46,6 @@ class State(StrEnum):
 
 
 STALE = frozenset({State.NEW, State.CHANGED})
-STATES = tuple(State)
 
 
 @dataclass(frozen=True)
@@ -65,20 +64,6 @@ class Item:
     @property
     def stale(self) -> bool:
         return self.state in STALE
-
-    @property
-    def needs_rehome(self) -> bool:
-        return (
-            bool(self.sidecar)
-            and self.sidecar != self.home
-            and self.state
-            in (
-                State.UP_TO_DATE,
-                State.OUTDATED,
-                State.EDITED,
-                State.AUTHOR,
-            )
-        )
 
 
 @dataclass
@@ -108,12 +93,6 @@ class Plan:
 
     def outdated(self) -> list[Item]:
         return [i for i in self.items if i.state is State.OUTDATED]
-
-    def item(self, kind: str, path: str) -> Item | None:
-        for i in self.items:
-            if i.kind == kind and (i.path == path or path in i.paths):
-                return i
-        return None
 
 
 def _excluded(site: Site, path: str) -> bool:

@@ -33,16 +33,16 @@ class Tag:
         return any(key == name for key, _ in self.attrs)
 
 
+_NEWLINE = re.compile("\n")
+
+
 class _Scanner(HTMLParser):
     def __init__(self, text: str, wanted: set[str]):
         super().__init__(convert_charrefs=True)
         self.wanted = wanted
         self.tags: list[Tag] = []
         self.head_end: int | None = None
-        self._line_starts = [0]
-        for i, ch in enumerate(text):
-            if ch == "\n":
-                self._line_starts.append(i + 1)
+        self._line_starts = [0, *(m.end() for m in _NEWLINE.finditer(text))]
 
     def _offset(self) -> int:
         line, col = self.getpos()
@@ -205,14 +205,24 @@ def head_tags(
     return tags
 
 
-def rewrite_page(page_html: str, lookup: AltLookup, tags_for: Callable[[str], HeadTags]) -> str:
-    """One parse of the whole page: fill missing alts (content, blog excerpts, anywhere)
-    and insert head tags the theme does not already emit.
+def inject_alts(content: str, lookup: AltLookup) -> str:
+    """Fill missing or empty alt on every <img> of an HTML fragment (a page's content)."""
+    return splice(content, alt_edits(scan(content, {"img"}).tags, lookup))
 
-    `tags_for` gets the meta description the theme printed (or "") and returns the tags.
+
+def rewrite_head(page_html: str, tags_for: Callable[[str], HeadTags]) -> str:
+    """Insert head tags the theme does not already emit.
+
+    Only the <head> is parsed: with a large navigation every page holds the whole site's
+    nav, and parsing all of it would cost more than the build. `tags_for` gets the meta
+    description the theme printed (or "") and returns the tags.
     """
-    scanner = scan(page_html, {"img", "meta", "link", "script"})
-    edits = alt_edits(scanner.tags, lookup)
+    end = page_html.find("</head>")
+    if end < 0:
+        return page_html
+    scanner = scan(page_html[: end + len("</head>")], {"meta", "link", "script"})
+    if scanner.head_end is None:
+        return page_html
     present: set[tuple[str, str]] = set()
     description = ""
     for tag in scanner.tags:
@@ -226,8 +236,8 @@ def rewrite_page(page_html: str, lookup: AltLookup, tags_for: Callable[[str], He
             present.add(("link", "alternate-atom"))
         elif tag.name == "script" and tag.get("type") == "application/ld+json":
             present.add(("script", "ld+json"))
-    if scanner.head_end is not None:
-        new = [markup for ident, markup in tags_for(description) if ident not in present]
-        if new:
-            edits.append((scanner.head_end, scanner.head_end, "".join(f"  {m}\n" for m in new)))
-    return splice(page_html, edits)
+    new = [markup for ident, markup in tags_for(description) if ident not in present]
+    if not new:
+        return page_html
+    at = scanner.head_end
+    return page_html[:at] + "".join(f"  {m}\n" for m in new) + page_html[at:]

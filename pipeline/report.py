@@ -64,12 +64,7 @@ def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
     per_kind: dict[str, list[int]] = defaultdict(list)
     for r in records:
         if r.get("status") in ledger.KEPT:
-            per_kind[r["kind"]].append(
-                int(r.get("input_tokens") or 0)
-                + int(r.get("output_tokens") or 0)
-                + int(r.get("cache_creation_input_tokens") or 0)
-                + int(r.get("cache_read_input_tokens") or 0)
-            )
+            per_kind[r["kind"]].append(ledger.usage_of(r).total)
     n_builds = builds or max(1, len(runs))
     naive_tokens = 0
     naive_dollars = 0.0
@@ -88,10 +83,10 @@ def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
             {
                 "run": run,
                 "requests": t.requests,
-                "input_tokens": t.input_tokens,
-                "output_tokens": t.output_tokens,
-                "cache_creation_input_tokens": t.cache_creation_input_tokens,
-                "cache_read_input_tokens": t.cache_read_input_tokens,
+                "input_tokens": t.usage.input_tokens,
+                "output_tokens": t.usage.output_tokens,
+                "cache_creation_input_tokens": t.usage.cache_creation_input_tokens,
+                "cache_read_input_tokens": t.usage.cache_read_input_tokens,
                 "cost_usd": round(t.cost_usd, 8),
                 "outputs": t.kept,
             }

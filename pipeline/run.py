@@ -196,6 +196,9 @@ def build_command(config_file: str, *, frozen: bool = False) -> int:
         )
         # Stale text is expected here and was just reported: keep --strict for the rest.
         env["ENRICH_ON_STALE"] = "info"
+    # Material prints a large end-of-life banner on every build; it is for maintainers, not
+    # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
+    env.setdefault("NO_MKDOCS_2_WARNING", "1")
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(site.config_file)],
         env=env,

@@ -104,8 +104,10 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
     lines = [
         f"{os.path.relpath(plan.site.config_file)} · docs_dir {display_path(plan, '.')} · "
         f"model {plan.model}",
-        "",
     ]
+    if not plan.site.plugin_listed:
+        lines.append("(mkdocs.yml does not list the `enrich` plugin: default options are used)")
+    lines.append("")
     header = f"{'':8}" + "".join(f"{label:>{max(len(label), 4) + 2}}" for _, label in _COLUMNS)
     lines.append(header)
     for kind, label in (("page", "pages"), ("image", "images")):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .plan import Plan, State
+from .plan import Plan
 from .prompts import ABSTRACT_MAX, SUMMARY_MAX
 from .validate import clean, fit
 
@@ -20,14 +20,12 @@ from .validate import clean, fit
 class PageTexts:
     summary: str
     abstract: str
-    stale: bool  # the text was made from an older version of the page
 
 
 @dataclass(frozen=True)
 class ImageText:
     alt: str
     decorative: bool
-    stale: bool
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,6 @@ def collect(plan: Plan) -> SiteTexts:
                 author_alt.setdefault(ref.target, ref.alt.strip())
     for item in plan.items:
         sc = sidecars.get(item.sidecar) if item.sidecar else None
-        stale = item.state in (State.CHANGED, State.EDITED_REVIEW)
         if item.kind == "page" and item.path in sources:
             src = sources[item.path]
             summary_gen = sc.summary if sc else ""
@@ -60,15 +57,14 @@ def collect(plan: Plan) -> SiteTexts:
                 # An author's description is used as written, never cut.
                 summary=summary if summary == src.description else fit(summary, SUMMARY_MAX),
                 abstract=fit(abstract, ABSTRACT_MAX) if abstract else "",
-                stale=stale,
             )
         elif item.kind == "image":
             written = [author_alt[p] for p in item.paths if p in author_alt]
             if written:
-                text = ImageText(written[0], False, False)
+                text = ImageText(written[0], False)
             elif sc is not None:
                 # A person may have typed a newline or a tab into the sidecar: fold it.
-                text = ImageText("" if sc.decorative else clean(sc.alt), sc.decorative, stale)
+                text = ImageText("" if sc.decorative else clean(sc.alt), sc.decorative)
             else:
                 continue
             for path in item.paths or (item.path,):

@@ -489,3 +489,22 @@ def _animated_gif() -> bytes:
     buf = io.BytesIO()
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], loop=0, duration=100)
     return buf.getvalue()
+
+
+def test_progress_is_one_plain_line_per_item_when_not_a_tty(site3, fake_api):
+    result = site3.run("enrich")
+    lines = [line for line in result.err.splitlines() if line.startswith("[")]
+    assert len(lines) == 5
+    assert lines[-1].startswith("[5/5] done")
+    assert all(" tokens $" in line for line in lines)
+
+
+def test_progress_bar_on_a_tty_shows_counts_tokens_and_dollars(capsys):
+    from pipeline.progress import Progress
+
+    bar = Progress(2, model="claude-haiku-5-5", tty=True)
+    bar.item("page", "a.md", "done", 1200, 0.0002)
+    bar.item("image", "b.png", "done", 300, 0.0001)
+    bar.close()
+    err = capsys.readouterr().err
+    assert "2/2" in err and "1,500 tokens" in err and "$0.0003" in err

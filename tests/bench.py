@@ -1,0 +1,538 @@
+"""`make bench`: speed, memory and token figures, written to BENCHMARKS.md.
+
+Not part of the test suite: machines here are shared and noisy, so figures live in a
+dated file with the machine they came from, never in a timed assertion.
+
+Everything runs against synthetic sites in a temporary folder and the fake Messages API
+(tests/fake_anthropic.py), so no key and no network are needed. Token counts for "what
+it costs" are measured from the exact request bodies the server received, counted with
+the pipeline's local estimate for the default model (see pipeline/pricing.py); with
+ANTHROPIC_API_KEY set (and no ANTHROPIC_BASE_URL) the system prompts are also counted
+by the real count_tokens endpoint, which is free.
+
+Usage: python tests/bench.py [--quick]   (--quick: 1k pages only, smaller runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import datetime as dt
+import io
+import json
+import math
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from fake_anthropic import FakeAnthropic  # noqa: E402
+
+from pipeline.pricing import DEFAULT_MODEL, PRICES, Usage, cost, estimate_text_tokens  # noqa: E402
+from pipeline.prompts import IMAGE_SCHEMA, IMAGE_SYSTEM, PAGE_SCHEMA, PAGE_SYSTEM  # noqa: E402
+
+CORPORA = ROOT.parent / "shared" / "corpora"
+WORDS = """
+wheel chain brake saddle spoke rim tube tire pump lever cable gear pedal frame fork bearing
+workshop volunteer repair night tool wrench patch glue valve pressure ride commute winter
+spring route hill harbor street community lesson stand parts shelf donation rebuild adjust
+tighten clean oil grease check replace measure
+""".split()  # noqa: SIM905 - a word list reads better as text
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {cpu}, {os.cpu_count()} cores{mem}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def run(argv: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, str, int]:
+    """-> (wall seconds, peak RSS MiB, stdout, exit code) of one child process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - started
+    return wall, usage.ru_maxrss / 1024, out, proc.returncode
+
+
+def pipeline(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pipeline", *args]
+
+
+def env_for(fake: FakeAnthropic | None = None) -> dict:
+    env = {"PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1", "ANTHROPIC_API_KEY": ""}
+    if fake is not None:
+        env.update(
+            ANTHROPIC_API_KEY="bench-key",
+            ANTHROPIC_BASE_URL=fake.url,
+            NO_PROXY="127.0.0.1,localhost",
+        )
+    return env
+
+
+# --- synthetic sites -------------------------------------------------------------------------
+
+
+def _image(rng: random.Random, n: int) -> bytes:
+    w, h = rng.choice([(1600, 1067), (1200, 800), (800, 600), (2400, 1600), (640, 480)])
+    im = Image.new("RGB", (w, h), tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(im)
+    for _ in range(6):
+        x, y = rng.randrange(w), rng.randrange(h)
+        draw.rectangle(
+            [x, y, x + rng.randrange(20, w // 2), y + rng.randrange(20, h // 2)],
+            fill=tuple(rng.randrange(256) for _ in range(3)),
+        )
+    draw.text((10, 10), f"image {n}", fill=(0, 0, 0))
+    buf = io.BytesIO()
+    im.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def synth_site(root: Path, pages: int, images: int, seed: int = 1) -> Path:
+    rng = random.Random(seed)
+    docs = root / "content"
+    (docs / "img").mkdir(parents=True, exist_ok=True)
+    for n in range(images):
+        (docs / "img" / f"i{n:05}.png").write_bytes(_image(rng, n))
+    for n in range(pages):
+        section = f"s{n % 20:02}"
+        body = [f"# Page {n}", ""]
+        for p in range(rng.randrange(3, 8)):
+            body.append(" ".join(rng.choice(WORDS) for _ in range(rng.randrange(40, 90))) + ".")
+            body.append("")
+            if p == 0 and images:
+                # Two references per page on average over half the pages: 500 images on 1000
+                # pages means each image is used about twice.
+                for _ in range(2 if n % 2 == 0 else 0):
+                    body.append(f"![](../img/i{rng.randrange(images):05}.png)")
+                    body.append("")
+        path = docs / section / f"page{n:05}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("\n".join(body), encoding="utf-8")
+    (docs / "index.md").write_text("# Synthetic site\n\nFor benchmarks.\n", encoding="utf-8")
+    (root / "mkdocs.yml").write_text(
+        "site_name: Bench\nsite_url: https://example.org/\ndocs_dir: content\n"
+        "theme:\n  name: material\n  font: false\n"
+        "plugins:\n  - search\n  - enrich:\n      on_stale: info\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def edit_pages(root: Path, fraction: float, seed: int = 2) -> int:
+    rng = random.Random(seed)
+    pages = sorted((root / "content").rglob("page*.md"))
+    chosen = rng.sample(pages, max(1, int(len(pages) * fraction)))
+    for path in chosen:
+        path.write_text(path.read_text() + "\nAn edit that changes the words.\n")
+    return len(chosen)
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def status_figures(root: Path) -> dict:
+    shutil.rmtree(root / ".enrich" / "cache", ignore_errors=True)
+    cold, cold_mem, _, _ = run(pipeline("status"), root, env_for())
+    warm_runs = [run(pipeline("status"), root, env_for()) for _ in range(3)]
+    warm = statistics.median(r[0] for r in warm_runs)
+    warm_mem = max(r[1] for r in warm_runs)
+    return {"cold_s": cold, "cold_mib": cold_mem, "warm_s": warm, "warm_mib": warm_mem}
+
+
+def mkdocs_build(root: Path, with_plugin: bool) -> float:
+    config = root / ("mkdocs.yml" if with_plugin else "mkdocs-plain.yml")
+    if not with_plugin:
+        text = (root / "mkdocs.yml").read_text()
+        config.write_text(text.split("  - enrich:")[0])
+    times = []
+    for _ in range(3):
+        out = Path(tempfile.mkdtemp(prefix="bench-site-"))
+        wall, _, _, code = run(
+            [sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config), "-d", str(out)],
+            root,
+            env_for(),
+        )
+        shutil.rmtree(out, ignore_errors=True)
+        if code != 0:
+            raise SystemExit(f"mkdocs build failed in {root}")
+        times.append(wall)
+    return statistics.median(times)
+
+
+def ledger_since(root: Path, start: int) -> list[dict]:
+    path = root / ".enrich" / "ledger.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()[start:]]
+
+
+def ledger_len(root: Path) -> int:
+    path = root / ".enrich" / "ledger.jsonl"
+    return len(path.read_text().splitlines()) if path.exists() else 0
+
+
+def enrich_run(root: Path, fake: FakeAnthropic, *args: str) -> dict:
+    start = ledger_len(root)
+    before = fake.calls("/v1/messages", method="POST")
+    wall, mem, _, code = run(pipeline("enrich", *args), root, env_for(fake))
+    records = ledger_since(root, start)
+    return {
+        "wall_s": wall,
+        "mib": mem,
+        "exit": code,
+        "requests": fake.calls("/v1/messages", method="POST") - before,
+        "input": sum(r["input_tokens"] for r in records),
+        "output": sum(r["output_tokens"] for r in records),
+    }
+
+
+def request_tokens(body: dict, model: str) -> tuple[str, int]:
+    """(kind, input tokens) of one request body, by the local estimate for `model`."""
+    text = "".join(b["text"] for b in body["system"]) + json.dumps(
+        body["output_config"]["format"]["schema"]
+    )
+    images = 0
+    kind = "page"
+    for block in body["messages"][-1]["content"]:
+        if block["type"] == "text":
+            text += block["text"]
+        elif block["type"] == "image":
+            kind = "image"
+            with Image.open(io.BytesIO(base64.b64decode(block["source"]["data"]))) as im:
+                images += math.ceil(im.size[0] * im.size[1] / 750)
+    return kind, estimate_text_tokens(text, model) + images
+
+
+def corpus_costs(tmp: Path) -> dict | None:
+    if not CORPORA.is_dir():
+        return None
+    per_kind: dict[str, list[int]] = {"page": [], "image": []}
+    for name in ("fastapi", "mkdocs-material", "textual-blog"):
+        dst = tmp / f"corpus-{name}"
+        shutil.copytree(CORPORA / name, dst)
+        for p in [dst, *dst.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)
+        with FakeAnthropic() as fake:
+            run(
+                pipeline("enrich", "-f", str(dst / "mkdocs.yml"), "--concurrency", "8"),
+                dst,
+                env_for(fake),
+            )
+            for body in fake.messages():
+                kind, tokens = request_tokens(body, DEFAULT_MODEL)
+                per_kind[kind].append(tokens)
+    return per_kind
+
+
+def image_scaling(tmp: Path) -> list[tuple[str, int, int, dict]]:
+    """(set, images, API-seen tokens of the originals, {cap: share of those sent})."""
+    from pipeline.config import load_site
+    from pipeline.discover import discover
+
+    def seen(w, h):  # the API shrinks the long edge to 1568 px before counting
+        s = min(1.0, 1568 / max(w, h))
+        return math.ceil(w * s * h * s / 750)
+
+    def sent(w, h, cap):
+        s = min(1.0, cap / max(w, h))
+        return math.ceil(w * s * h * s / 750)
+
+    rows = []
+    sets = [(n, CORPORA / n / "mkdocs.yml") for n in ("fastapi", "mkdocs-material", "textual-blog")]
+    for name, config in sets:
+        if not config.exists():
+            continue
+        dst = tmp / f"scale-{name}"
+        shutil.copytree(config.parent, dst)
+        for p in [dst, *dst.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)
+        images = [
+            i for i in discover(load_site(dst / "mkdocs.yml")).images.values() if i.media != "svg"
+        ]
+        orig = sum(seen(i.width, i.height) for i in images)
+        shares = {
+            cap: sum(sent(i.width, i.height, cap) for i in images) / orig
+            for cap in (384, 512, 768, 1024)
+        }
+        rows.append((name, len(images), orig, shares))
+    return rows
+
+
+def batch_calls(root: Path) -> dict:
+    with FakeAnthropic() as fake:
+        fake.batch_polls_before_end = 2
+        config = root / "mkdocs.yml"
+        config.write_text(
+            config.read_text().replace(
+                "on_stale: info", "on_stale: info\n      batch_poll_seconds: 0.2"
+            )
+        )
+        wall, _, _, code = run(pipeline("enrich", "--batch", "--wait"), root, env_for(fake))
+        calls = [r for r in fake.requests if r.path.startswith("/v1/messages/batches")]
+        return {
+            "create": sum(
+                1 for r in calls if r.method == "POST" and r.path == "/v1/messages/batches"
+            ),
+            "polls": sum(
+                1
+                for r in calls
+                if r.method == "GET"
+                and not r.path.endswith("/results")
+                and r.path != "/v1/messages/batches"
+            ),
+            "results": sum(1 for r in calls if r.path.endswith("/results")),
+            "direct": sum(1 for r in fake.requests if r.path == "/v1/messages"),
+            "items": sum(
+                len(r.body["requests"])
+                for r in calls
+                if r.method == "POST" and r.path == "/v1/messages/batches"
+            ),
+            "wall_s": wall,
+            "exit": code,
+        }
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="1k pages only")
+    parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
+    lines: list[str] = []
+    say = lines.append
+    try:
+        print("bench: 1k site", file=sys.stderr)
+        k1 = synth_site(tmp / "k1", 1000, 500)
+        st1 = status_figures(k1)
+        fake = FakeAnthropic().start()
+        fake.latency = 0.2
+        first = enrich_run(k1, fake)
+        noop = enrich_run(k1, fake)
+        edited = edit_pages(k1, 0.05)
+        after = enrich_run(k1, fake)
+        fake.stop()
+        plain = mkdocs_build(k1, with_plugin=False)
+        plugged = mkdocs_build(k1, with_plugin=True)
+
+        print("bench: concurrency", file=sys.stderr)
+        conc = {}
+        for c in (1, 4):
+            site = synth_site(tmp / f"c{c}", 100, 0, seed=3)
+            with FakeAnthropic() as f:
+                f.latency = 0.2
+                conc[c] = enrich_run(site, f, "--concurrency", str(c))
+
+        print("bench: batch", file=sys.stderr)
+        batch = batch_calls(synth_site(tmp / "b", 200, 100, seed=4))
+        print("bench: images", file=sys.stderr)
+        scaling = image_scaling(tmp)
+        print("bench: corpora costs", file=sys.stderr)
+        costs = corpus_costs(tmp)
+
+        big = None
+        if not args.quick:
+            print("bench: 10k site", file=sys.stderr)
+            k10 = synth_site(tmp / "k10", 10_000, 5_000, seed=5)
+            st10 = status_figures(k10)
+            fake = FakeAnthropic().start()
+            fake.latency = 0.2
+            b_first = enrich_run(k10, fake, "--concurrency", "32")
+            b_noop = enrich_run(k10, fake, "--concurrency", "32")
+            edit_pages(k10, 0.05)
+            b_after = enrich_run(k10, fake, "--concurrency", "32")
+            fake.stop()
+            big = (st10, b_first, b_noop, b_after)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    today = dt.date.today().isoformat()
+    say("# Benchmarks")
+    say("")
+    say(f"Written by `make bench` (tests/bench.py) on {today}.")
+    say(f"Machine: {machine()}.")
+    say("Synthetic sites: pages of 120-630 words; half the pages use two images each; images")
+    say("are PNGs of 640x480 to 2400x1600. Enrichment runs against the local fake Messages API")
+    say("(tests/fake_anthropic.py): request counts are exact, tokens are the fake's counts")
+    say("(about 4 characters per token) unless marked as the local estimate.")
+    say("")
+    say("## `status` (discovery, fingerprints, plan)")
+    say("")
+    say("| site | cold | warm (median of 3) | peak memory (warm) | goal |")
+    say("|---|---|---|---|---|")
+    say(
+        f"| 1,000 pages, 500 images | {st1['cold_s']:.2f} s | {st1['warm_s']:.2f} s | "
+        f"{st1['warm_mib']:.0f} MiB | warm < 1 s |"
+    )
+    if big:
+        st10 = big[0]
+        say(
+            f"| 10,000 pages, 5,000 images | {st10['cold_s']:.2f} s | {st10['warm_s']:.2f} s | "
+            f"{st10['warm_mib']:.0f} MiB | < 5 s |"
+        )
+        say("")
+        growth = st10["warm_s"] / st1["warm_s"]
+        say(
+            f"Growth from 1k to 10k (10x the items): warm time x{growth:.1f}, "
+            f"cold time x{st10['cold_s'] / st1['cold_s']:.1f}, "
+            f"peak memory x{st10['warm_mib'] / st1['warm_mib']:.1f}."
+        )
+    say("")
+    say("Cold: no `.enrich/cache` (every page parsed, every image hashed and checked). Warm: the")
+    say("cache keyed by (path, size, mtime) is used; correctness never depends on it.")
+    say("")
+    say("## `mkdocs build` with and without the plugin (1,000 pages, 500 images, Material)")
+    say("")
+    say("| build | wall (median of 3) |")
+    say("|---|---|")
+    say(f"| plain `mkdocs build` | {plain:.2f} s |")
+    say(f"| with the `enrich` plugin | {plugged:.2f} s |")
+    say(f"| ratio | {plugged / plain:.2f}x (goal: at most 1.1x) |")
+    say("")
+    say("## `enrich` against the fake API with 200 ms latency (1,000 pages, 500 images)")
+    say("")
+    say("| run | requests | input tokens | output tokens | wall |")
+    say("|---|---|---|---|---|")
+    for label, r in (
+        ("first run", first),
+        ("no-op run", noop),
+        (f"after editing 5 % of pages ({edited})", after),
+    ):
+        say(
+            f"| {label} | {r['requests']:,} | {r['input']:,} | {r['output']:,} | "
+            f"{r['wall_s']:.1f} s |"
+        )
+    say("")
+    say("Concurrency (100 pages, 200 ms latency):")
+    say("")
+    say("| concurrency | requests | wall |")
+    say("|---|---|---|")
+    for c, r in conc.items():
+        say(f"| {c}{' (default)' if c == 4 else ''} | {r['requests']} | {r['wall_s']:.1f} s |")
+    if big:
+        _, b_first, b_noop, b_after = big
+        say("")
+        say("## `enrich` at 10,000 pages / 5,000 images (200 ms latency, --concurrency 32)")
+        say("")
+        say("| run | requests | input tokens | output tokens | wall | peak memory |")
+        say("|---|---|---|---|---|---|")
+        for label, r in (
+            ("first run", b_first),
+            ("no-op run", b_noop),
+            ("after editing 5 % of pages", b_after),
+        ):
+            say(
+                f"| {label} | {r['requests']:,} | {r['input']:,} | {r['output']:,} | "
+                f"{r['wall_s']:.1f} s | {r['mib']:.0f} MiB |"
+            )
+    say("")
+    say("## Batch mode: HTTP calls (200 pages, 100 images, `enrich --batch --wait`)")
+    say("")
+    say(
+        f"{batch['items']} items in 1 batch: {batch['create']} create, {batch['polls']} status "
+        f"polls (the fake ends a batch after 2), {batch['results']} results fetch, "
+        f"{batch['direct']} direct message requests. Exit code {batch['exit']}."
+    )
+    say("")
+    say("## Image tokens before and after downscaling (real images of the three test sites)")
+    say("")
+    say("Tokens the API would count for the originals (it shrinks the long edge to 1568 px),")
+    say("and the share of those we send at each long-edge cap (`image_max_edge`):")
+    say("")
+    say("| site | raster images | original tokens | 384 px | 512 px (default) | 768 px | 1024 px |")
+    say("|---|---|---|---|---|---|---|")
+    for name, n, orig, shares in scaling:
+        say(
+            f"| {name} | {n} | {orig:,} | "
+            + " | ".join(f"{shares[c]:.0%}" for c in (384, 512, 768, 1024))
+            + " |"
+        )
+    say("")
+    say("512 px is the largest cap that stays at or under 1/4 of the original tokens on all")
+    say("three sites.")
+    if costs:
+        say("")
+        say("## What it costs (requests made for the three real test sites)")
+        say("")
+        p = PRICES[DEFAULT_MODEL]
+        page_in = statistics.mean(costs["page"])
+        image_in = statistics.mean(costs["image"])
+        page_out, image_out = 150, 40
+        say(
+            f"Input tokens per request, measured from the {len(costs['page'])} page and "
+            f"{len(costs['image'])} image requests sent for fastapi, mkdocs-material and "
+            f"textual-blog, counted with the local estimate for {DEFAULT_MODEL}:"
+        )
+        say("")
+        say("| item | mean input tokens | median | assumed output tokens |")
+        say("|---|---|---|---|")
+        say(f"| page | {page_in:,.0f} | {statistics.median(costs['page']):,.0f} | {page_out} |")
+        say(f"| image | {image_in:,.0f} | {statistics.median(costs['image']):,.0f} | {image_out} |")
+        per_page = cost(DEFAULT_MODEL, Usage(round(page_in), page_out))
+        per_image = cost(DEFAULT_MODEL, Usage(round(image_in), image_out))
+        say("")
+        say(
+            f"At {DEFAULT_MODEL} (${p.input}/${p.output} per million input/output tokens): "
+            f"1,000 pages cost ${per_page * 1000:.3f} regular, ${per_page * 500:.3f} with "
+            f"--batch; 1,000 images ${per_image * 1000:.3f} regular, ${per_image * 500:.3f} "
+            f"batch. Once. An unchanged site costs $0."
+        )
+        say("")
+        sys_page = estimate_text_tokens(PAGE_SYSTEM + json.dumps(PAGE_SCHEMA), DEFAULT_MODEL)
+        sys_image = estimate_text_tokens(IMAGE_SYSTEM + json.dumps(IMAGE_SCHEMA), DEFAULT_MODEL)
+        say(
+            f"System prompt + schema: about {sys_page} tokens (pages) and {sys_image} (images) by "
+            f"the local estimate, under the {p.min_cacheable_tokens}-token cache minimum of "
+            f"{DEFAULT_MODEL}: marked cache_control but not cached, paid in full on every "
+            "request (ledger: cache_read_input_tokens 0)."
+        )
+    Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
