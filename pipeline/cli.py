@@ -28,7 +28,7 @@ config_option = click.option(
 def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
     site = load_site(config_file)
     cache = ScanCache(site.state_dir / "cache" / "scan.json")
-    found = discover(site, cache)
+    found = discover(site, cache, parallel=True)
     return site, build_plan(site, found, model=model)
 
 

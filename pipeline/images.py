@@ -2,8 +2,8 @@
 
 Tokens for an image are about width * height / 750, so the long edge is capped
 (`image_max_edge`, default 512 px). Measured on the three real sites in the test
-corpora, 512 px sends 15-25 % of the image tokens the API would count for the
-originals (which it already shrinks to a 1568 px long edge); 768 px sends 34-53 %.
+corpora, 512 px sends 13-23 % of the image tokens the API would count for the
+originals (which it already shrinks to a 1568 px long edge); 768 px sends 29-52 %.
 `make bench` records the figures.
 
 - animated GIF: the first frame only (alt text describes the image, not the motion)

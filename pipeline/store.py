@@ -12,7 +12,7 @@ difference marks the sidecar edited, after which it is never overwritten.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import yaml
@@ -207,7 +207,8 @@ def load_all(docs_dir: Path, rels: list[str]) -> tuple[dict[str, Sidecar], list[
 
 
 def to_dict(sc: Sidecar) -> dict:
-    return asdict(sc)
+    # Shallow: dataclasses.asdict deep-copies, which was a fifth of reading 10,000 sidecars.
+    return {f.name: getattr(sc, f.name) for f in fields(sc)}
 
 
 def from_dict(data: dict) -> Sidecar:
