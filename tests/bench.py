@@ -38,12 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from conftest import CORPORA  # noqa: E402
 from fake_anthropic import FakeAnthropic  # noqa: E402
 
 from pipeline.pricing import DEFAULT_MODEL, PRICES, Usage, cost, estimate_text_tokens  # noqa: E402
 from pipeline.prompts import IMAGE_SCHEMA, IMAGE_SYSTEM, PAGE_SCHEMA, PAGE_SYSTEM  # noqa: E402
 
-CORPORA = ROOT.parent / "shared" / "corpora"
 WORDS = """
 wheel chain brake saddle spoke rim tube tire pump lever cable gear pedal frame fork bearing
 workshop volunteer repair night tool wrench patch glue valve pressure ride commute winter

@@ -22,7 +22,23 @@ from pipeline.__main__ import main
 pytest_plugins = ["fake_anthropic"]
 
 ROOT = Path(__file__).resolve().parents[1]
-CORPORA = ROOT.parent / "shared" / "corpora"
+
+
+def _find_corpora() -> Path:
+    """The three real sites: $PIPELINE_CORPORA, else ../shared/corpora beside this
+    checkout, else the workplace's shared folder (a clone elsewhere still finds them)."""
+    candidates = [
+        os.environ.get("PIPELINE_CORPORA"),
+        ROOT.parent / "shared" / "corpora",
+        "/work/shared/corpora",
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    return ROOT.parent / "shared" / "corpora"
+
+
+CORPORA = _find_corpora()
 
 
 @pytest.fixture(autouse=True)
