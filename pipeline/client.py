@@ -16,17 +16,13 @@ from dataclasses import dataclass
 
 import anthropic
 
-from .errors import Fatal, RequestFailed
+from .errors import NO_KEY, Fatal, RequestFailed
 from .pricing import Usage
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_WAIT = 20.0
 
-NO_KEY = (
-    "ANTHROPIC_API_KEY is not set: export it (in CI, add it as a repository secret) "
-    "to enrich; `make build` still builds from the committed sidecars without it"
-)
 
 
 @dataclass(frozen=True)

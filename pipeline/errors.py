@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NO_KEY = (
+    "ANTHROPIC_API_KEY is not set: export it (in CI, add it as a repository secret) "
+    "to enrich; `make build` still builds from the committed sidecars without it"
+)
+
 
 @dataclass(frozen=True)
 class Problem:

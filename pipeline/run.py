@@ -11,7 +11,7 @@ import click
 from . import lock
 from .cli import load_plan, report_problems
 from .enrich import Options, build_work, count_tokens, print_dry_run, rehome, run, select
-from .errors import Fatal, Problem
+from .errors import NO_KEY, Fatal, Problem
 from .plan import Plan
 from .pricing import price_for
 from .progress import Progress
@@ -128,8 +128,6 @@ def _client(site):
 
 
 def _no_key_message(n: int) -> str:
-    from .client import NO_KEY
-
     return f"{n} item(s) to enrich, but {NO_KEY}"
 
 
@@ -138,7 +136,10 @@ def _docs_relative(site, path: str) -> str:
     docs = str(site.docs_dir)
     if full.startswith(docs + os.sep) and os.path.exists(full):
         return os.path.relpath(full, docs).replace(os.sep, "/")
-    return path.replace(os.sep, "/").lstrip("./") if path.startswith("./") else path
+    rel = path.replace(os.sep, "/")
+    while rel.startswith("./"):
+        rel = rel[2:]
+    return rel
 
 
 def _print_summary(plan: Plan, summary) -> None:

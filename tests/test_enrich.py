@@ -161,6 +161,9 @@ def test_only_and_force(site3, fake_api):
     fake_api.reset()
     assert site3.run("enrich", "--force", "guide.md").code == 0
     assert [title_of(b) for b in fake_api.messages()] == ["Guide"]
+    fake_api.reset()
+    assert site3.run("enrich", "--force", "content/guide.md", "./img/diagram.png").code == 0
+    assert sorted(title_of(b) for b in fake_api.messages()) == ["Guide", "diagram.png"]
     result = site3.run("enrich", "--force", "nope.md")
     assert result.code == 1 and "nope.md: --force: no page or image" in result.err
 
