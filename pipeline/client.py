@@ -24,7 +24,6 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_WAIT = 20.0
 
 
-
 @dataclass(frozen=True)
 class Reply:
     text: str
