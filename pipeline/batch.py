@@ -14,17 +14,26 @@ import datetime as dt
 import hashlib
 import json
 import time
-import uuid
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 import click
 
-from . import ledger, lock, store
+from . import ledger, lock
 from .cli import report_problems
-from .enrich import Options, Outcome, Summary, Work, _parse, _record, _sidecar, build_work
-from .errors import Fatal, Problem, SidecarError
+from .enrich import (
+    Options,
+    Outcome,
+    Summary,
+    Work,
+    _parse,
+    _record,
+    _sidecar,
+    build_work,
+    store_outcome,
+)
+from .errors import Fatal, Problem
 from .fsutil import atomic_write
 from .plan import Item, Plan, State
 from .pricing import cost
@@ -155,25 +164,7 @@ def collect(plan: Plan, client, batch: dict, run_id: str, result: BatchRun) -> N
 
 
 def _finish(plan: Plan, out: Outcome, result: BatchRun) -> None:
-    for record in out.records:
-        ledger.append(plan.site.state_dir, record)
-    result.summary.requests += len(out.records)
-    result.summary.usage += out.usage
-    result.summary.dollars += out.dollars
-    if out.sidecar is not None:
-        try:
-            current = store.read(plan.site.docs_dir, out.item.home)
-        except SidecarError:
-            current = None
-        if current is not None and current.human:
-            result.summary.failed.append(
-                Problem(out.item.home, "edited by a person while the batch ran: kept")
-            )
-            return
-        store.write(plan.site.docs_dir, out.item.home, out.sidecar)
-        result.summary.done.append(out.item)
-    elif out.problem is not None:
-        result.summary.failed.append(out.problem)
+    result.summary.add(out, store_outcome(plan, out, meanwhile="while the batch ran"))
 
 
 def pending_keys(state_dir: Path) -> set[tuple[str, str, str]]:
@@ -200,7 +191,7 @@ def batch_command(
     if not _has_key():
         raise Fatal(_no_key_message(len(items) or len(pending)), exit_code=2)
     client = _client(site)
-    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    run_id = ledger.new_run_id()
     result = BatchRun()
     with lock.held(site.state_dir):
         pending = _collect_ended(plan, client, pending, run_id, result, wait=wait)

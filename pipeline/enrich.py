@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import os
-import shutil
 import time
-import uuid
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
@@ -25,6 +23,7 @@ import click
 from . import ledger, store
 from .discover import ImageFile, ImageRef, PageSource, split_page
 from .errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
+from .fsutil import atomic_write
 from .images import prepare
 from .markdown import parse_page
 from .plan import STALE, Item, Plan, State
@@ -83,10 +82,19 @@ class Summary:
     done: list[Item] = field(default_factory=list)
     failed: list[Problem] = field(default_factory=list)
     remaining: list[Item] = field(default_factory=list)
-    rehomed: list[tuple[str, str]] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     dollars: float = 0.0
     requests: int = 0
+
+    def add(self, outcome: Outcome, problem: Problem | None) -> None:
+        """Count one finished item: its requests and spend, and whether its text landed."""
+        self.requests += len(outcome.records)
+        self.usage += outcome.usage
+        self.dollars += outcome.dollars
+        if problem is not None:
+            self.failed.append(problem)
+        elif outcome.sidecar is not None:
+            self.done.append(outcome.item)
 
 
 # --- choosing the work ----------------------------------------------------------------------
@@ -363,7 +371,9 @@ def _record(
 # --- storing ------------------------------------------------------------------------------------
 
 
-def store_outcome(plan: Plan, outcome: Outcome) -> Problem | None:
+def store_outcome(
+    plan: Plan, outcome: Outcome, *, meanwhile: str = "during the run"
+) -> Problem | None:
     """Write the sidecar unless a person edited the text meanwhile. Ledger first: the
     tokens were spent whatever happens to the text."""
     for record in outcome.records:
@@ -377,7 +387,7 @@ def store_outcome(plan: Plan, outcome: Outcome) -> Problem | None:
         current = None  # absent, or corrupt: items with corrupt sidecars are never chosen
     if current is not None and current.human:
         # Never chosen as work, so a person edited it while the request was in flight.
-        return Problem(item.home, "edited by a person during the run: kept, result dropped")
+        return Problem(item.home, f"edited by a person {meanwhile}: kept, result dropped")
     store.write(plan.site.docs_dir, item.home, outcome.sidecar)
     return None
 
@@ -396,12 +406,9 @@ def rehome(plan: Plan) -> list[tuple[str, str]]:
             continue  # another copy of the same image bytes: already beside a source
         if (docs / item.home).exists():
             continue
-        source_alive = store.source_of(item.sidecar) in plan.discovery.files
-        (docs / item.home).parent.mkdir(parents=True, exist_ok=True)
-        if source_alive:
-            tmp = docs / (item.home + f".{os.getpid()}.tmp")
-            shutil.copyfile(docs / item.sidecar, tmp)
-            os.replace(tmp, docs / item.home)
+        if store.source_of(item.sidecar) in plan.discovery.files:
+            # The text's first source is still there: copy, so each keeps its own.
+            atomic_write(docs / item.home, (docs / item.sidecar).read_bytes())
         else:
             os.replace(docs / item.sidecar, docs / item.home)
         moved.append((item.sidecar, item.home))
@@ -420,7 +427,7 @@ def _reserve(work: Work, model: str) -> tuple[int, float]:
 
 def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summary:
     model = opts.model
-    run_id = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    run_id = ledger.new_run_id()
     summary = Summary()
     pending = deque(works)
     inflight: dict = {}
@@ -454,13 +461,7 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
                     reserved_dollars -= dollars
                     outcome = future.result()  # Fatal (a bad key) propagates from here
                     problem = store_outcome(plan, outcome)
-                    summary.requests += len(outcome.records)
-                    summary.usage += outcome.usage
-                    summary.dollars += outcome.dollars
-                    if problem:
-                        summary.failed.append(problem)
-                    else:
-                        summary.done.append(outcome.item)
+                    summary.add(outcome, problem)
                     progress.item(
                         outcome.item.kind,
                         outcome.item.path,

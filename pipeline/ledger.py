@@ -7,7 +7,9 @@ byte-identical. `report` reads it back.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +22,11 @@ VERSION = 1
 
 # Statuses of one request: the text was kept, or why not.
 KEPT = ("ok", "cut")
+
+
+def new_run_id() -> str:
+    """Sortable by time, unique across machines: groups one run's lines in the ledger."""
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
 
 
 def path_for(state_dir: Path) -> Path:
