@@ -225,7 +225,6 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
                 or config.site_description
                 or ""
             )
-            self._list(page, texts, title, url, date, description)
             json_ld = None
             if self.config.json_ld:
                 json_ld = {
@@ -255,9 +254,10 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
                 ]
             return tags
 
+        self._list(page, texts, title, url, date)
         return rewrite_head(output, tags_for)
 
-    def _list(self, page: Page, texts, title: str, url: str | None, date, description: str):
+    def _list(self, page: Page, texts, title: str, url: str | None, date):
         """Remember the page for the feed and llms.txt, written after the build."""
         if texts is None:
             return  # a page another plugin generated (blog archive, category): not listed
@@ -266,9 +266,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             raw = page.meta.get("date")
             updated = as_datetime(raw.get("updated")) if isinstance(raw, dict) else None
             self._posts.append(Entry(title, link, date, updated or date, texts.abstract))
-            self._links["Posts"].append((title, link, texts.summary or description))
+            self._links["Posts"].append((title, link, texts.summary))
         else:
-            self._links["Pages"].append((title, link, texts.summary or description))
+            self._links["Pages"].append((title, link, texts.summary))
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self._texts is None:
