@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from .cli import cli
-from .errors import PipelineError
+from pipeline.cli.main import cli
+from pipeline.errors import PipelineError
 
 
 def main(argv: list[str] | None = None) -> int:

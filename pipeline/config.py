@@ -18,8 +18,8 @@ import yaml
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 
-from .errors import Fatal
-from .pricing import DEFAULT_MODEL
+from pipeline.enrich.pricing import DEFAULT_MODEL
+from pipeline.errors import Fatal
 
 PLUGIN_NAME = "enrich"
 

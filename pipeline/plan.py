@@ -22,16 +22,16 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .config import Site
-from .discover import Discovery, ImageFile, ImageRef, PageSource
-from .errors import Problem
-from .prompts import (
+from pipeline.config import Site
+from pipeline.enrich.prompts import (
     IMAGE_PROMPT_VERSION,
     PAGE_PROMPT_VERSION,
     estimate_image_request,
     estimate_page_request,
 )
-from .store import SUFFIX, Sidecar, kind_of, sidecar_path, source_of
+from pipeline.errors import Problem
+from pipeline.sidecars import SUFFIX, Sidecar, kind_of, sidecar_path, source_of
+from pipeline.source.discover import Discovery, ImageFile, ImageRef, PageSource
 
 
 class State(StrEnum):

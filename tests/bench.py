@@ -6,7 +6,7 @@ dated file with the machine they came from, never in a timed assertion.
 Everything runs against synthetic sites in a temporary folder and the fake Messages API
 (tests/fake_anthropic.py), so no key and no network are needed. Token counts for "what
 it costs" are measured from the exact request bodies the server received, counted with
-the pipeline's local estimate for the default model (see pipeline/pricing.py); with
+the pipeline's local estimate for the default model (see pipeline/enrich/pricing.py); with
 ANTHROPIC_API_KEY set (and no ANTHROPIC_BASE_URL) the system prompts are also counted
 by the real count_tokens endpoint, which is free.
 
@@ -41,8 +41,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import CORPORA  # noqa: E402
 from fake_anthropic import FakeAnthropic  # noqa: E402
 
-from pipeline.pricing import DEFAULT_MODEL, PRICES, Usage, cost, estimate_text_tokens  # noqa: E402
-from pipeline.prompts import IMAGE_SCHEMA, IMAGE_SYSTEM, PAGE_SCHEMA, PAGE_SYSTEM  # noqa: E402
+from pipeline.enrich.pricing import DEFAULT_MODEL, PRICES, Usage, cost, estimate_text_tokens  # noqa: E402
+from pipeline.enrich.prompts import IMAGE_SCHEMA, IMAGE_SYSTEM, PAGE_SCHEMA, PAGE_SYSTEM  # noqa: E402
 
 WORDS = """
 wheel chain brake saddle spoke rim tube tire pump lever cable gear pedal frame fork bearing
@@ -268,7 +268,7 @@ def corpus_costs(tmp: Path) -> dict | None:
 def image_scaling(tmp: Path) -> list[tuple[str, int, int, dict]]:
     """(set, images, API-seen tokens of the originals, {cap: share of those sent})."""
     from pipeline.config import load_site
-    from pipeline.discover import discover
+    from pipeline.source.discover import discover
 
     def seen(w, h):  # the API shrinks the long edge to 1568 px before counting
         s = min(1.0, 1568 / max(w, h))

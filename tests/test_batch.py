@@ -8,11 +8,11 @@ import subprocess
 import pytest
 from conftest import png_bytes
 
-from pipeline import store
-from pipeline.batch import custom_id, load, split
-from pipeline.enrich import Work
+from pipeline import sidecars as store
+from pipeline.enrich.batch import custom_id, load, split
+from pipeline.enrich.pricing import Usage, cost
+from pipeline.enrich.runner import Work
 from pipeline.plan import Item, State
-from pipeline.pricing import Usage, cost
 
 CONFIG = "site_name: t\ndocs_dir: content\nplugins:\n  - enrich:\n      batch_poll_seconds: 0.01\n"
 

@@ -21,7 +21,7 @@ import markdown
 import pytest
 from conftest import ROOT
 
-from pipeline import store
+from pipeline import sidecars as store
 
 pytestmark = pytest.mark.corpus
 

@@ -6,8 +6,8 @@ import pytest
 from conftest import png_bytes
 
 from pipeline.config import load_site
-from pipeline.discover import discover
-from pipeline.markdown import parse_page, unindent_containers
+from pipeline.source.discover import discover
+from pipeline.source.markdown import parse_page, unindent_containers
 
 
 def refs_of(body: str) -> list[tuple[str, str | None, str, int]]:

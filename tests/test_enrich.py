@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT, png_bytes
 from PIL import Image
 
-from pipeline import store
+from pipeline import sidecars as store
 
 PAGES = {
     "index.md": "# Home\n\nThe co-op fixes bikes every Tuesday.\n\n![](img/photo.png)\n",
@@ -503,7 +503,7 @@ def test_progress_is_one_plain_line_per_item_when_not_a_tty(site3, fake_api):
 
 
 def test_progress_bar_on_a_tty_shows_counts_tokens_and_dollars(capsys):
-    from pipeline.progress import Progress
+    from pipeline.cli.progress import Progress
 
     bar = Progress(2, model="claude-haiku-5-5", tty=True)
     bar.item("page", "a.md", "done", 1200, 0.0002)

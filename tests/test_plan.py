@@ -7,9 +7,9 @@ import os
 import pytest
 from conftest import png_bytes
 
-from pipeline import store
-from pipeline.prompts import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
-from pipeline.store import Sidecar
+from pipeline import sidecars as store
+from pipeline.enrich.prompts import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
+from pipeline.sidecars import Sidecar
 
 MODEL = "claude-haiku-5-5"
 

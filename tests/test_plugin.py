@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import pytest
 from conftest import ROOT, png_bytes
 
-from pipeline import store
+from pipeline import sidecars as store
 
 MATERIAL = """
 site_name: Test & "Co"

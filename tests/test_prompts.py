@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.pricing import PRICES, estimate_text_tokens
-from pipeline.prompts import (
+from pipeline.enrich.pricing import PRICES, estimate_text_tokens
+from pipeline.enrich.prompts import (
     CUT_MARK,
     IMAGE_PROMPT_VERSION,
     IMAGE_SCHEMA,
@@ -16,7 +16,7 @@ from pipeline.prompts import (
     cut_to_budget,
     prompt_fingerprint,
 )
-from pipeline.validate import Invalid, clean, fit, image_reply, page_reply
+from pipeline.enrich.replies import Invalid, clean, fit, image_reply, page_reply
 
 # Editing a prompt or schema changes its fingerprint. Bump the version beside it (items
 # made with the old one become `outdated`, never stale) and record the new pair here.

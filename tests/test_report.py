@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import png_bytes
 
-from pipeline.report import vacuous_alt
+from pipeline.cli.report import vacuous_alt
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .plan import Plan
-from .prompts import ABSTRACT_MAX, SUMMARY_MAX
-from .validate import clean, fit
+from pipeline.enrich.prompts import ABSTRACT_MAX, SUMMARY_MAX
+from pipeline.enrich.replies import clean, fit
+from pipeline.plan import Plan
 
 
 @dataclass(frozen=True)

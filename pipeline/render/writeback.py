@@ -11,12 +11,12 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote
 
-from .discover import PageSource
-from .errors import Problem
-from .fsutil import atomic_write
-from .plan import Plan
-from .render import Tag, scan, splice, with_alt
-from .texts import collect
+from pipeline.errors import Problem
+from pipeline.fsutil import atomic_write
+from pipeline.plan import Plan
+from pipeline.render.html import Tag, scan, splice, with_alt
+from pipeline.render.texts import collect
+from pipeline.source.discover import PageSource
 
 _INLINE = re.compile(r"!\[\s*\]\(\s*(<[^>\n]*>|[^\s)]+)")
 _REFERENCE = re.compile(r"!\[\s*\]\[([^\]\n]+)\]")

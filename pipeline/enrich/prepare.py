@@ -21,7 +21,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps
 
-from .errors import ItemError
+from pipeline.errors import ItemError
 
 API_MAX_BYTES = 5 * 1024 * 1024
 

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from .cache import ScanCache
-from .config import Site, load_site
-from .discover import discover
-from .errors import Problem
-from .plan import Plan, build_plan
-from .status import display_path, render_text, to_json
+from pipeline.cli.status import display_path, render_text, to_json
+from pipeline.config import Site, load_site
+from pipeline.errors import Problem
+from pipeline.plan import Plan, build_plan
+from pipeline.source.cache import ScanCache
+from pipeline.source.discover import discover
 
 config_option = click.option(
     "-f",
@@ -109,7 +109,7 @@ def enrich(
     paths,
 ) -> int:
     """Ask Claude for what is stale, write sidecars, log every request to the ledger."""
-    from .run import enrich_command
+    from pipeline.cli.run import enrich_command
 
     if paths and not force:
         raise click.UsageError("PATHS are only taken with --force")
@@ -141,7 +141,7 @@ def enrich(
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 def report(config_file: str, review: bool, builds: int | None, as_json: bool) -> int:
     """Tokens, dollars and requests per run and in total, and impact per token."""
-    from .report import report_command
+    from pipeline.cli.report import report_command
 
     return report_command(config_file, review=review, builds=builds, as_json=as_json)
 
@@ -151,6 +151,6 @@ def report(config_file: str, review: bool, builds: int | None, as_json: bool) ->
 @click.option("--frozen", is_flag=True, help="Fail if anything is stale; never call the API.")
 def build(config_file: str, frozen: bool) -> int:
     """Enrich (when ANTHROPIC_API_KEY is set), then `mkdocs build --strict`."""
-    from .run import build_command
+    from pipeline.cli.run import build_command
 
     return build_command(config_file, frozen=frozen)

@@ -10,7 +10,7 @@ import json
 import re
 import unicodedata
 
-from .prompts import ABSTRACT_MAX, ALT_MAX, SUMMARY_MAX
+from pipeline.enrich.prompts import ABSTRACT_MAX, ALT_MAX, SUMMARY_MAX
 
 
 class Invalid(ValueError):

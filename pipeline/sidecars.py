@@ -17,9 +17,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import SidecarError
-from .fingerprint import text_hash
-from .fsutil import atomic_write
+from pipeline.errors import SidecarError
+from pipeline.fsutil import atomic_write
+from pipeline.source.fingerprint import text_hash
 
 SUFFIX = ".enrich.yml"
 

@@ -8,14 +8,22 @@ import sys
 
 import click
 
-from . import lock
-from .cli import load_plan, report_problems
-from .enrich import Options, build_work, count_tokens, print_dry_run, rehome, run, select
-from .errors import NO_KEY, Fatal, Problem
-from .plan import Plan
-from .pricing import price_for
-from .progress import Progress
-from .status import display_path
+from pipeline.cli.main import load_plan, report_problems
+from pipeline.cli.progress import Progress
+from pipeline.cli.status import display_path
+from pipeline.enrich import lock
+from pipeline.enrich.pricing import price_for
+from pipeline.enrich.runner import (
+    Options,
+    build_work,
+    count_tokens,
+    print_dry_run,
+    rehome,
+    run,
+    select,
+)
+from pipeline.errors import NO_KEY, Fatal, Problem
+from pipeline.plan import Plan
 
 
 def _has_key() -> bool:
@@ -53,7 +61,7 @@ def enrich_command(
     if opts.max_cost and price_for(opts.model) is None:
         raise Fatal(
             f"--max-cost: no price is known for model {opts.model!r} "
-            "(add it to pipeline/pricing.py, or use --max-tokens)"
+            "(add it to pipeline/enrich/pricing.py, or use --max-tokens)"
         )
     report_problems(site, plan.problems)
     problems: list[Problem] = list(plan.problems)
@@ -61,7 +69,7 @@ def enrich_command(
     report_problems(site, chosen_problems)
     problems += chosen_problems
     if not batch:
-        from .batch import pending_keys
+        from pipeline.enrich.batch import pending_keys
 
         # Already paid for in a submitted batch: the next --batch run collects them.
         waiting = pending_keys(site.state_dir)
@@ -79,7 +87,7 @@ def enrich_command(
         return 1 if problems or prep_problems else 0
 
     if batch:
-        from .batch import batch_command
+        from pipeline.enrich.batch import batch_command
 
         return batch_command(plan, items, opts, wait=wait, commit=commit, problems=problems)
 
@@ -104,7 +112,7 @@ def enrich_command(
         for old, new in moved:
             click.echo(f"re-homed {display_path(site, old)} -> {display_path(site, new)}")
         if write_back:
-            from .writeback import write_back as do_write_back
+            from pipeline.render.writeback import write_back as do_write_back
 
             site, plan = load_plan(config_file, model)
             changed, wb_problems = do_write_back(plan)
@@ -114,14 +122,14 @@ def enrich_command(
             problems += wb_problems
     _print_summary(plan, summary)
     if commit:
-        from .gitcommit import commit_results
+        from pipeline.cli.gitcommit import commit_results
 
         commit_results(site, summary)
     return 1 if problems else 0
 
 
 def _client(site):
-    from .client import Client
+    from pipeline.enrich.client import Client
 
     o = site.options
     return Client(timeout=o.timeout, max_retries=o.max_retries, max_wait=o.max_retry_wait)

@@ -7,8 +7,8 @@ import subprocess
 
 import click
 
-from .config import Site
-from .errors import Fatal
+from pipeline.config import Site
+from pipeline.errors import Fatal
 
 
 def _git(site: Site, *args: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -25,13 +25,21 @@ import frontmatter
 import yaml
 from PIL import Image, UnidentifiedImageError
 
-from .cache import ScanCache
-from .config import Site
-from .errors import Problem, SidecarError
-from .fingerprint import bytes_fingerprint, page_fingerprint
-from .markdown import parse_page
-from .store import MARKDOWN_EXTENSIONS, SUFFIX, Sidecar, from_dict, loads, source_of, to_dict
-from .store import kind_of as _kind_of
+from pipeline.config import Site
+from pipeline.errors import Problem, SidecarError
+from pipeline.sidecars import (
+    MARKDOWN_EXTENSIONS,
+    SUFFIX,
+    Sidecar,
+    from_dict,
+    loads,
+    source_of,
+    to_dict,
+)
+from pipeline.sidecars import kind_of as _kind_of
+from pipeline.source.cache import ScanCache
+from pipeline.source.fingerprint import bytes_fingerprint, page_fingerprint
+from pipeline.source.markdown import parse_page
 
 # Types the Messages API takes as they are; others Pillow can read are converted first.
 API_TYPES = {"png", "jpeg", "gif", "webp"}

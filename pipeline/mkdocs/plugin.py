@@ -24,14 +24,14 @@ from mkdocs.structure.files import Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from .cache import ScanCache
-from .config import EnrichConfig, Site
-from .discover import discover
-from .feeds import Entry, as_datetime, atom_feed, llms_txt
-from .plan import State, build_plan
-from .render import first_image, head_tags, inject_alts, rewrite_head
-from .store import SUFFIX
-from .texts import SiteTexts, collect
+from pipeline.config import EnrichConfig, Site
+from pipeline.plan import State, build_plan
+from pipeline.render.feeds import Entry, as_datetime, atom_feed, llms_txt
+from pipeline.render.html import first_image, head_tags, inject_alts, rewrite_head
+from pipeline.render.texts import SiteTexts, collect
+from pipeline.sidecars import SUFFIX
+from pipeline.source.cache import ScanCache
+from pipeline.source.discover import discover
 
 log = get_plugin_logger(__name__)
 

@@ -10,8 +10,8 @@ import json
 import os
 from pathlib import Path
 
-from . import __version__
-from .fsutil import atomic_write
+from pipeline import __version__
+from pipeline.fsutil import atomic_write
 
 # Bump when what `discover` stores per file changes shape or meaning.
 FORMAT = f"scan-6/{__version__}"

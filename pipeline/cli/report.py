@@ -10,9 +10,9 @@ from collections import defaultdict
 
 import click
 
-from . import ledger
-from .cli import load_plan
-from .plan import Plan, State
+from pipeline.cli.main import load_plan
+from pipeline.enrich import ledger
+from pipeline.plan import Plan, State
 
 KEPT_STATES = (State.UP_TO_DATE, State.OUTDATED, State.EDITED, State.EDITED_REVIEW)
 

@@ -20,15 +20,11 @@ from pathlib import Path
 
 import click
 
-from . import ledger, store
-from .discover import ImageFile, ImageRef, PageSource, split_page
-from .errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
-from .fsutil import atomic_write
-from .images import prepare
-from .markdown import parse_page
-from .plan import STALE, Item, Plan, State
-from .pricing import Usage, cost
-from .prompts import (
+from pipeline import sidecars as store
+from pipeline.enrich import ledger
+from pipeline.enrich.prepare import prepare
+from pipeline.enrich.pricing import Usage, cost
+from pipeline.enrich.prompts import (
     IMAGE_MAX_OUTPUT,
     IMAGE_PROMPT_VERSION,
     IMAGE_SCHEMA,
@@ -41,8 +37,13 @@ from .prompts import (
     image_user_text,
     page_user_text,
 )
-from .store import Sidecar
-from .validate import Invalid, image_reply, page_reply
+from pipeline.enrich.replies import Invalid, image_reply, page_reply
+from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
+from pipeline.fsutil import atomic_write
+from pipeline.plan import STALE, Item, Plan, State
+from pipeline.sidecars import Sidecar
+from pipeline.source.discover import ImageFile, ImageRef, PageSource, split_page
+from pipeline.source.markdown import parse_page
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def _today() -> str:
 
 
 def page_params(plan: Plan, item: Item, page: PageSource, model: str) -> Work:
-    from .client import message_params
+    from pipeline.enrich.client import message_params
 
     split = split_page(item.path, (plan.site.docs_dir / item.path).read_bytes())
     if isinstance(split, Problem):
@@ -164,7 +165,7 @@ def _best_ref(refs: list[ImageRef]) -> ImageRef | None:
 def image_params(
     plan: Plan, item: Item, image: ImageFile, refs: list[ImageRef], model: str
 ) -> Work:
-    from .client import message_params
+    from pipeline.enrich.client import message_params
 
     prepared = prepare(
         plan.site.docs_dir / item.path,

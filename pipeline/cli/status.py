@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from .plan import STALE, Plan, State
-from .pricing import Usage, cost
-from .prompts import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
+from pipeline.enrich.pricing import Usage, cost
+from pipeline.enrich.prompts import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
+from pipeline.plan import STALE, Plan, State
 
 SCHEMA = "pipeline.status/1"
 

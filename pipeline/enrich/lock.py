@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import LockHeld
+from pipeline.errors import LockHeld
 
 STALE_AFTER = 6 * 3600  # longer than any run we make; batches are collected, not awaited
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 import anthropic
 
-from .errors import NO_KEY, Fatal, RequestFailed
-from .pricing import Usage
+from pipeline.enrich.pricing import Usage
+from pipeline.errors import NO_KEY, Fatal, RequestFailed
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3

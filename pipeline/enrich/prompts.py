@@ -17,7 +17,7 @@ import hashlib
 import json
 import posixpath
 
-from .pricing import estimate_image_tokens, estimate_text_tokens
+from pipeline.enrich.pricing import estimate_image_tokens, estimate_text_tokens
 
 PAGE_PROMPT_VERSION = "page-1"
 IMAGE_PROMPT_VERSION = "image-1"

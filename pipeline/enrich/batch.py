@@ -20,9 +20,11 @@ from pathlib import Path
 
 import click
 
-from . import ledger, lock
-from .cli import report_problems
-from .enrich import (
+from pipeline.cli.main import report_problems
+from pipeline.enrich import ledger, lock
+from pipeline.enrich.pricing import cost
+from pipeline.enrich.replies import Invalid
+from pipeline.enrich.runner import (
     Options,
     Outcome,
     Summary,
@@ -33,11 +35,9 @@ from .enrich import (
     build_work,
     store_outcome,
 )
-from .errors import Fatal, Problem
-from .fsutil import atomic_write
-from .plan import Item, Plan, State
-from .pricing import cost
-from .validate import Invalid
+from pipeline.errors import Fatal, Problem
+from pipeline.fsutil import atomic_write
+from pipeline.plan import Item, Plan, State
 
 FILE = "batches.json"
 MAX_REQUESTS = 100_000
@@ -181,7 +181,7 @@ def batch_command(
     commit: bool,
     problems: list[Problem],
 ) -> int:
-    from .run import _client, _has_key, _no_key_message
+    from pipeline.cli.run import _client, _has_key, _no_key_message
 
     site = plan.site
     pending = load(site.state_dir)
@@ -246,7 +246,7 @@ def batch_command(
         f"tokens, ${s.dollars:.4f} at batch price."
     )
     if commit:
-        from .gitcommit import commit_results
+        from pipeline.cli.gitcommit import commit_results
 
         commit_results(site, s, note=f"{result.submitted} submitted, {still} pending in batches")
     return 1 if problems else 0

@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .fsutil import append_line
-from .pricing import Usage
+from pipeline.enrich.pricing import Usage
+from pipeline.fsutil import append_line
 
 FILE = "ledger.jsonl"
 VERSION = 1

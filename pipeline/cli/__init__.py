@@ -1,0 +1,1 @@
+"""The commands. click lives only in this package."""

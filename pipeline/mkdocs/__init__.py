@@ -1,0 +1,1 @@
+"""The MkDocs (and ProperDocs) adapter: the plugin's hooks, handing off to render/."""

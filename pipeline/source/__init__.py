@@ -1,0 +1,1 @@
+"""Reading the site: walk docs_dir, parse markdown, fingerprint content, cache scans."""
