@@ -11,7 +11,7 @@ MKDOCS_FILE ?= mkdocs.yml
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,material]'
 	@touch $@
 
 build: $(STAMP)
