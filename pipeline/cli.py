@@ -149,8 +149,17 @@ def report(config_file: str, review: bool, builds: int | None, as_json: bool) ->
 @cli.command()
 @config_option
 @click.option("--frozen", is_flag=True, help="Fail if anything is stale; never call the API.")
-def build(config_file: str, frozen: bool) -> int:
-    """Enrich (when ANTHROPIC_API_KEY is set), then `mkdocs build --strict`."""
+@click.option(
+    "--strict/--no-strict",
+    default=True,
+    show_default=True,
+    help="Pass --strict to mkdocs: any warning (a broken link too) fails the build.",
+)
+def build(config_file: str, frozen: bool, strict: bool) -> int:
+    """Enrich (when ANTHROPIC_API_KEY is set), then `mkdocs build --strict`.
+
+    Exits non-zero when enrichment failed for an item or a sidecar is corrupt, though
+    the site is still built."""
     from .run import build_command
 
-    return build_command(config_file, frozen=frozen)
+    return build_command(config_file, frozen=frozen, strict=strict)
