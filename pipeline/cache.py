@@ -14,7 +14,7 @@ from . import __version__
 from .fsutil import atomic_write
 
 # Bump when what `discover` stores per file changes shape or meaning.
-FORMAT = f"scan-6/{__version__}"
+FORMAT = f"scan-7/{__version__}"
 
 
 class ScanCache:

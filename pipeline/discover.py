@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
@@ -28,7 +28,7 @@ from PIL import Image, UnidentifiedImageError
 from .cache import ScanCache
 from .config import Site
 from .errors import Problem, SidecarError
-from .fingerprint import bytes_fingerprint, page_fingerprint
+from .fingerprint import bytes_fingerprint, legacy_page_fingerprint, page_fingerprint
 from .markdown import parse_page
 from .store import MARKDOWN_EXTENSIONS, SUFFIX, Sidecar, from_dict, loads, source_of, to_dict
 from .store import kind_of as _kind_of
@@ -182,6 +182,7 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
     description = meta.get("description")
     return {
         "fingerprint": page_fingerprint(body),
+        "legacy_fingerprint": legacy_page_fingerprint(body),
         "title": str(title).strip() if title else (parsed.h1 or _title_from_path(rel)),
         "description": str(description).strip() if description else None,
         "first_paragraph": parsed.first_paragraph,
@@ -441,8 +442,14 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
     for rel, data in read_all("image", sorted(wanted_images), read_image).items():
         found.images[rel] = ImageFile(path=rel, **data)
     sidecar_rels = sorted(r for r in stats if r.endswith(SUFFIX))
+    # Sidecars made before `<!-- more -->` was left out of the fingerprint still match.
+    legacy = {d["legacy_fingerprint"]: d["fingerprint"] for d in pages.values()}
+    legacy.pop(None, None)
     for rel, data in read_all("sidecar", sidecar_rels, read_sidecar).items():
-        found.sidecars[rel] = from_dict(data)
+        sc = from_dict(data)
+        if sc.kind == "page" and sc.fingerprint in legacy:
+            sc = replace(sc, fingerprint=legacy[sc.fingerprint])
+        found.sidecars[rel] = sc
     cache.save()
     return found
 
