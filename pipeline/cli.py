@@ -39,7 +39,10 @@ def report_problems(site: Site, problems: list[Problem]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pipeline")
+# The distribution's own name and version (importlib.metadata), not the prog name.
+@click.version_option(
+    package_name="pipeline", message="%(package)s %(version)s: enrichment for MkDocs sites"
+)
 def cli() -> None:
     """Page summaries and image alt text for a MkDocs site, spent once per change."""
 
@@ -139,11 +142,14 @@ def enrich(
     help="Builds to compare against (default: runs recorded in the ledger).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def report(config_file: str, review: bool, builds: int | None, as_json: bool) -> int:
+@click.option("-v", "--verbose", is_flag=True, help="With --review: list every page cut.")
+def report(config_file: str, review: bool, builds: int | None, as_json: bool, verbose: bool) -> int:
     """Tokens, dollars and requests per run and in total, and impact per token."""
     from .report import report_command
 
-    return report_command(config_file, review=review, builds=builds, as_json=as_json)
+    return report_command(
+        config_file, review=review, builds=builds, as_json=as_json, verbose=verbose
+    )
 
 
 @cli.command()
