@@ -14,8 +14,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev,material]'
 	@touch $@
 
+# `make build STRICT=0`: let the site's own warnings (broken links...) through.
 build: $(STAMP)
-	$(PY) -m pipeline build -f $(MKDOCS_FILE) $(if $(FROZEN),--frozen,)
+	$(PY) -m pipeline build -f $(MKDOCS_FILE)$(if $(FROZEN), --frozen)$(if $(filter 0,$(STRICT)), --no-strict)
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -39,7 +39,11 @@ def report_problems(site: Site, problems: list[Problem]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="pipeline")
+# The distribution's own name and version (importlib.metadata), not the prog name.
+@click.version_option(
+    package_name="sidecar-enrich",
+    message="%(package)s %(version)s: build-time enrichment for static sites",
+)
 def cli() -> None:
     """Page summaries and image alt text for a MkDocs site, spent once per change."""
 
@@ -139,18 +143,30 @@ def enrich(
     help="Builds to compare against (default: runs recorded in the ledger).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
-def report(config_file: str, review: bool, builds: int | None, as_json: bool) -> int:
+@click.option("-v", "--verbose", is_flag=True, help="With --review: list every page cut.")
+def report(config_file: str, review: bool, builds: int | None, as_json: bool, verbose: bool) -> int:
     """Tokens, dollars and requests per run and in total, and impact per token."""
     from pipeline.cli.report import report_command
 
-    return report_command(config_file, review=review, builds=builds, as_json=as_json)
+    return report_command(
+        config_file, review=review, builds=builds, as_json=as_json, verbose=verbose
+    )
 
 
 @cli.command()
 @config_option
 @click.option("--frozen", is_flag=True, help="Fail if anything is stale; never call the API.")
-def build(config_file: str, frozen: bool) -> int:
-    """Enrich (when ANTHROPIC_API_KEY is set), then `mkdocs build --strict`."""
+@click.option(
+    "--strict/--no-strict",
+    default=True,
+    show_default=True,
+    help="Pass --strict to mkdocs: any warning (a broken link too) fails the build.",
+)
+def build(config_file: str, frozen: bool, strict: bool) -> int:
+    """Enrich (when ANTHROPIC_API_KEY is set), then `mkdocs build --strict`.
+
+    Exits non-zero when enrichment failed for an item or a sidecar is corrupt, though
+    the site is still built."""
     from pipeline.cli.run import build_command
 
-    return build_command(config_file, frozen=frozen)
+    return build_command(config_file, frozen=frozen, strict=strict)

@@ -174,13 +174,19 @@ def _print_summary(plan: Plan, summary) -> None:
         )
 
 
-def build_command(config_file: str, *, frozen: bool = False) -> int:
-    """`make build`: enrich when a key is set, then `mkdocs build --strict`."""
+def build_command(config_file: str, *, frozen: bool = False, strict: bool = True) -> int:
+    """`make build`: enrich when a key is set, then `mkdocs build` (`--strict` by default).
+
+    The site is built whatever enrichment found; the exit code is non-zero when a cause
+    was named on stderr (a failed request, a corrupt sidecar, any other problem), so CI
+    notices a build that published less than it should."""
     site, plan = load_plan(config_file)
     stale = plan.stale()
     env = dict(os.environ)
+    problems = 0
     if frozen:
         report_problems(site, plan.problems)
+        problems = len(plan.problems)
         if stale:
             for item in stale:
                 click.echo(
@@ -197,7 +203,10 @@ def build_command(config_file: str, *, frozen: bool = False) -> int:
         code = enrich_command(config_file)
         if code == 2:
             return code
+        problems = code  # enrich_command named each failure and problem on stderr
     else:
+        report_problems(site, plan.problems)
+        problems = len(plan.problems)
         pages = sum(1 for i in stale if i.kind == "page")
         click.echo(
             f"Enrichment skipped (ANTHROPIC_API_KEY not set): {len(stale)} item(s) stale "
@@ -208,8 +217,14 @@ def build_command(config_file: str, *, frozen: bool = False) -> int:
     # Material prints a large end-of-life banner on every build; it is for maintainers, not
     # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(site.config_file)],
-        env=env,
-    )
-    return proc.returncode
+    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config_file)]
+    proc = subprocess.run(command + (["--strict"] if strict else []), env=env)
+    if proc.returncode:
+        return proc.returncode
+    if problems:
+        click.echo(
+            "Site built, but enrichment had failures or problems (named above): exit 1.",
+            err=True,
+        )
+        return 1
+    return 0

@@ -14,6 +14,9 @@ from pipeline.plan import STALE, Plan, State
 
 SCHEMA = "pipeline.status/1"
 
+# Item lines `status` prints without -v.
+MAX_ITEM_LINES = 20
+
 _COLUMNS = [
     (State.NEW, "new"),
     (State.CHANGED, "changed"),
@@ -143,6 +146,10 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
     if extras:
         lines.append("; ".join(extras).capitalize() + ".")
     shown = [i for i in plan.items if verbose or i.state not in (State.UP_TO_DATE, State.AUTHOR)]
+    # The totals above are the answer on a big site; hundreds of item lines would bury them.
+    hidden = 0 if verbose else max(0, len(shown) - MAX_ITEM_LINES)
+    if hidden:
+        shown = shown[:MAX_ITEM_LINES]
     if shown:
         lines.append("")
         for i in shown:
@@ -150,6 +157,8 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
             extra = f"  {i.detail}" if i.detail else ""
             used = f" (used on {len(i.pages)} pages)" if len(i.pages) > 1 else ""
             lines.append(f"  {label:<10} {i.kind:<5}  {i.path}{used}{extra}")
+    if hidden:
+        lines.append(f"  … and {hidden} more (-v for all)")
     if verbose and plan.orphans:
         lines.append("")
         lines.extend(f"  orphan     {o}" for o in plan.orphans)

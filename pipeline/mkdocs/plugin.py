@@ -87,6 +87,16 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
         self._texts = collect(plan)
         self._check_stale(site, plan)
+        self._check_sidecars(site, plan)
+
+    def _check_sidecars(self, site: Site, plan) -> None:
+        """A corrupt sidecar is skipped, so its page or image goes without its text: a
+        warning (so `--strict` fails), naming the file and line as `status` does."""
+        for rel, problem in sorted(plan.discovery.failed.items()):
+            if rel.endswith(SUFFIX):
+                where = os.path.relpath(site.docs_dir / rel)
+                where += f":{problem.line}" if problem.line else ""
+                log.warning(f"{where}: {problem.message}; its text is not used")
 
     def _check_stale(self, site: Site, plan) -> None:
         mode = os.environ.get(ON_STALE_ENV) or self.config.on_stale

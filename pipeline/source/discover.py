@@ -16,7 +16,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
@@ -38,7 +38,11 @@ from pipeline.sidecars import (
 )
 from pipeline.sidecars import kind_of as _kind_of
 from pipeline.source.cache import ScanCache
-from pipeline.source.fingerprint import bytes_fingerprint, page_fingerprint
+from pipeline.source.fingerprint import (
+    bytes_fingerprint,
+    legacy_page_fingerprint,
+    page_fingerprint,
+)
 from pipeline.source.markdown import parse_page
 
 # Types the Messages API takes as they are; others Pillow can read are converted first.
@@ -190,6 +194,7 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
     description = meta.get("description")
     return {
         "fingerprint": page_fingerprint(body),
+        "legacy_fingerprint": legacy_page_fingerprint(body),
         "title": str(title).strip() if title else (parsed.h1 or _title_from_path(rel)),
         "description": str(description).strip() if description else None,
         "first_paragraph": parsed.first_paragraph,
@@ -449,8 +454,14 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
     for rel, data in read_all("image", sorted(wanted_images), read_image).items():
         found.images[rel] = ImageFile(path=rel, **data)
     sidecar_rels = sorted(r for r in stats if r.endswith(SUFFIX))
+    # Sidecars made before `<!-- more -->` was left out of the fingerprint still match.
+    legacy = {d["legacy_fingerprint"]: d["fingerprint"] for d in pages.values()}
+    legacy.pop(None, None)
     for rel, data in read_all("sidecar", sidecar_rels, read_sidecar).items():
-        found.sidecars[rel] = from_dict(data)
+        sc = from_dict(data)
+        if sc.kind == "page" and sc.fingerprint in legacy:
+            sc = replace(sc, fingerprint=legacy[sc.fingerprint])
+        found.sidecars[rel] = sc
     cache.save()
     return found
 

@@ -39,9 +39,27 @@ def normalize_text(body: str) -> str:
     return " ".join(body.split())
 
 
+# Material's blog excerpt separator: where a listing cuts a post, not one of its words.
+# Removed outright (not replaced by a space), so a page that never had one hashes exactly
+# as before this rule existed: no committed sidecar looks changed because of it.
+_EXCERPT_SEPARATOR = re.compile(r"<!--\s*more\s*-->")
+
+
 def page_fingerprint(body: str) -> str:
     """sha256 of the page's words: body only (no frontmatter), whitespace collapsed,
-    link and image addresses and images left out."""
+    link and image addresses, images and the `<!-- more -->` separator left out."""
+    return _hash_words(_EXCERPT_SEPARATOR.sub("", body))
+
+
+def legacy_page_fingerprint(body: str) -> str | None:
+    """The fingerprint sidecars made before the separator was left out recorded, for a
+    page that has one (None otherwise: its fingerprint never changed)."""
+    if not _EXCERPT_SEPARATOR.search(body):
+        return None
+    return _hash_words(body)
+
+
+def _hash_words(body: str) -> str:
     text = normalize_text(strip_addresses(body))
     return SCHEME + hashlib.sha256(text.encode("utf-8")).hexdigest()
 

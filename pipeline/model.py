@@ -1,0 +1,211 @@
+"""What every stage shares: the site, its options, item kinds, prompt versions, text limits.
+
+Plain dataclasses, no generator and no SDK: the MkDocs and Zensical adapters build a
+`Site` from their own configuration, and the core never needs to know which one ran.
+"""
+
+# ruff: noqa: RUF009  (`option()` is a dataclasses.field() with validation metadata)
+
+from __future__ import annotations
+
+import math
+import posixpath
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Literal
+
+import pathspec
+
+# Item kinds: a page (markdown source) or an image (unique bytes, maybe at several paths).
+ItemKind = Literal["page", "image"]
+KINDS: tuple[ItemKind, ...] = ("page", "image")
+
+# The model new requests go to; prices and cache minimums are in enrich/pricing.py.
+DEFAULT_MODEL = "claude-haiku-5-5"
+
+# Text limits, shared by the prompts (what we ask for), the reply checks (what we accept)
+# and the sinks (what fits): a meta description, a listing abstract, an alt text.
+SUMMARY_MAX = 160
+ABSTRACT_MAX = 400
+ALT_MAX = 125
+
+
+# --- options -------------------------------------------------------------------------------
+
+
+def _positive(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"expected a positive number, got {value!r}"
+    if not math.isfinite(value) or value <= 0:
+        return f"expected a positive number, got {value!r}"
+    return None
+
+
+def _non_negative_int(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return f"expected a whole number of 0 or more, got {value!r}"
+    return None
+
+
+def _choice(*allowed: str):
+    def check(value: Any) -> str | None:
+        if value not in allowed:
+            return f"expected one of {', '.join(allowed)}, got {value!r}"
+        return None
+
+    return check
+
+
+def _relative_path(value: Any) -> str | None:
+    """A path that stays inside the folder it is relative to (site_dir, docs_dir)."""
+    if not isinstance(value, str) or not value.strip():
+        return f"expected a relative path, got {value!r}"
+    norm = posixpath.normpath(value.replace("\\", "/"))
+    if norm.startswith("/") or norm == ".." or norm.startswith("../") or ":" in norm:
+        return f"must stay inside its folder (a relative path without '..'), got {value!r}"
+    return None
+
+
+def option(default: Any, kind: Any, check=None, *, optional: bool = False):
+    """A typed option: its Python type(s) for validation and an extra check."""
+    meta = {"kind": kind, "check": check, "optional": optional}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The pipeline's options (mkdocs.yml `plugins: - enrich: {...}`, or zensical.toml)."""
+
+    enabled: bool = option(True, bool)
+    # Model for new requests; a sidecar made by another model is `outdated`, not stale.
+    model: str = option(DEFAULT_MODEL, str)
+    # What a page whose source changed since its summary does to a build.
+    on_stale: str = option("warn", str, _choice("warn", "fail", "info"))
+    concurrency: int = option(4, int, _positive)
+    # Per-request timeout (seconds) and the SDK's retries; each retry waits at most
+    # `max_retry_wait` seconds, whatever retry-after the server sends.
+    timeout: float = option(60.0, (int, float), _positive)
+    max_retries: int = option(3, int, _non_negative_int)
+    max_retry_wait: float = option(20.0, (int, float), _positive)
+    # How often `enrich --batch --wait` asks whether a batch has ended.
+    batch_poll_seconds: float = option(30.0, (int, float), _positive)
+    # Stop starting requests before a run would exceed these (None: no limit).
+    max_cost: float | None = option(None, (int, float), _positive, optional=True)
+    max_tokens: int | None = option(None, int, _positive, optional=True)
+    # Page text sent for a summary is cut to about this many tokens (see README).
+    page_token_budget: int = option(1500, int, _positive)
+    # Images are downscaled so their long edge is at most this many pixels before sending.
+    image_max_edge: int = option(512, int, _positive)
+    # Pages and images (docs_dir-relative, gitignore-style) never sent to the model.
+    exclude: list[str] = option([], list)
+    # Ledger, pending batches and the local cache live here, relative to the config file.
+    state_dir: str = option(".enrich", str, _relative_path)
+    # Sinks written at build time.
+    social_tags: bool = option(True, bool)
+    json_ld: bool = option(True, bool)
+    feed: bool = option(True, bool)
+    feed_path: str = option("feed.xml", str, _relative_path)
+    llms_txt: bool = option(True, bool)
+
+
+OPTION_NAMES = frozenset(f.name for f in fields(Options))
+
+
+class OptionError(ValueError):
+    def __init__(self, key: str, message: str):
+        super().__init__(message)
+        self.key = key
+
+
+def parse_options(raw: dict[str, Any]) -> tuple[Options, list[str]]:
+    """Validate user-written options -> (Options, names of unknown options).
+
+    Raises OptionError(key, message) on the first bad value, for the caller to place in
+    its file (the CLI with a line number, the plugin as a PluginError).
+    """
+    values: dict[str, Any] = {}
+    for f in fields(Options):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        meta = f.metadata
+        if value is None and meta["optional"]:
+            values[f.name] = None
+            continue
+        kind = meta["kind"]
+        if isinstance(value, bool) and kind is not bool and bool not in _as_tuple(kind):
+            raise OptionError(f.name, f"expected {_kind_name(kind)}, got {value!r}")
+        if not isinstance(value, kind):
+            raise OptionError(f.name, f"expected {_kind_name(kind)}, got {value!r}")
+        if kind is list and not all(isinstance(v, str) for v in value):
+            raise OptionError(f.name, f"expected a list of strings, got {value!r}")
+        problem = meta["check"](value) if meta["check"] else None
+        if problem:
+            raise OptionError(f.name, problem)
+        values[f.name] = float(value) if kind == (int, float) else value
+    unknown = sorted(str(k) for k in raw if k not in OPTION_NAMES)
+    return Options(**values), unknown
+
+
+def _as_tuple(kind) -> tuple:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind) -> str:
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+    names[list] = "a list"
+    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in _as_tuple(kind)))
+
+
+# --- the site --------------------------------------------------------------------------------
+
+INDEX_NAMES = ("index.md", "README.md", "readme.md")
+
+
+@dataclass(frozen=True)
+class Site:
+    """One site, whichever generator builds it."""
+
+    config_file: Path
+    root: Path
+    docs_dir: Path
+    site_dir: Path
+    site_name: str
+    site_url: str | None
+    use_directory_urls: bool
+    exclude_docs: pathspec.PathSpec
+    options: Options
+    plugin_listed: bool
+    site_description: str = ""
+    # The generator's default page language (theme.language), when the config names one.
+    language: str | None = None
+
+    @property
+    def state_dir(self) -> Path:
+        return (self.root / self.options.state_dir).resolve()
+
+    def rel(self, path: Path) -> str:
+        """docs_dir-relative posix path."""
+        return path.relative_to(self.docs_dir).as_posix()
+
+    def page_url(self, src: str) -> str:
+        """The site-relative URL a source file is served at, as MkDocs and Zensical do.
+
+        `guides/flat.md` -> `guides/flat/` (directory URLs) or `guides/flat.html`;
+        `guides/index.md` -> `guides/`; other files keep their path.
+        """
+        return page_url(src, self.use_directory_urls)
+
+
+def page_url(src: str, use_directory_urls: bool) -> str:
+    if not src.endswith((".md", ".markdown")):
+        return src
+    folder, name = posixpath.split(src)
+    stem = name.rsplit(".", 1)[0]
+    if name in INDEX_NAMES or stem == "index":
+        return f"{folder}/" if folder else ""
+    if use_directory_urls:
+        return f"{folder}/{stem}/" if folder else f"{stem}/"
+    return f"{folder}/{stem}.html" if folder else f"{stem}.html"
