@@ -8,9 +8,11 @@ even when the site's themes and extensions are not installed here.
 
 from __future__ import annotations
 
+import math
 import os
+import posixpath
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
@@ -24,17 +26,49 @@ from pipeline.errors import Fatal
 PLUGIN_NAME = "enrich"
 
 
-class _Positive(c.Type):
-    def __init__(self, kind: type = int, default=None):
+class _Number(c.Type):
+    """A finite number at or above `minimum` (above it when `strict`). A float option
+    takes a whole number too (`timeout: 30`); `.inf` and `.nan` are refused."""
+
+    def __init__(self, kind: type = int, default=None, *, minimum=0, strict=True):
         super().__init__(kind, default=default)
+        self.minimum, self.strict = minimum, strict
 
     def run_validation(self, value):
-        if isinstance(value, bool):
-            raise c.ValidationError(f"expected a positive number, got {value!r}")
+        what = "a positive number" if self.strict else f"a number >= {self.minimum}"
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise c.ValidationError(f"expected {what}, got {value!r}")
+        if self._type is float:
+            value = float(value)
         value = super().run_validation(value)
-        if value <= 0:
-            raise c.ValidationError(f"expected a positive number, got {value!r}")
+        too_small = value <= self.minimum if self.strict else value < self.minimum
+        if not math.isfinite(value) or too_small:
+            raise c.ValidationError(f"expected {what}, got {value!r}")
         return value
+
+
+_Positive = _Number
+
+
+class _SitePath(c.Type):
+    """A path inside site_dir: relative, and no `..` that climbs out of it."""
+
+    def __init__(self, default: str):
+        super().__init__(str, default=default)
+
+    def run_validation(self, value):
+        value = super().run_validation(value)
+        norm = posixpath.normpath(value.replace("\\", "/"))
+        if (
+            not value.strip()
+            or norm.startswith(("/", "../"))
+            or norm in (".", "..")
+            or re.match(r"^[a-zA-Z]:", norm)
+        ):
+            raise c.ValidationError(
+                f"expected a file path inside site_dir (relative, no '..' out of it), got {value!r}"
+            )
+        return norm
 
 
 class EnrichConfig(base.Config):
@@ -49,7 +83,7 @@ class EnrichConfig(base.Config):
     # Per-request timeout (seconds) and the SDK's retries; each retry waits at most
     # `max_retry_wait` seconds, whatever retry-after the server sends.
     timeout = _Positive(float, default=60.0)
-    max_retries = c.Type(int, default=3)
+    max_retries = _Number(int, default=3, minimum=0, strict=False)
     max_retry_wait = _Positive(float, default=20.0)
     # How often `enrich --batch --wait` asks whether a batch has ended.
     batch_poll_seconds = _Positive(float, default=30.0)
@@ -68,7 +102,7 @@ class EnrichConfig(base.Config):
     social_tags = c.Type(bool, default=True)
     json_ld = c.Type(bool, default=True)
     feed = c.Type(bool, default=True)
-    feed_path = c.Type(str, default="feed.xml")
+    feed_path = _SitePath(default="feed.xml")
     llms_txt = c.Type(bool, default=True)
 
 
@@ -84,6 +118,8 @@ class Site:
     exclude_docs: pathspec.PathSpec
     options: EnrichConfig
     plugin_listed: bool
+    # One line each, as mkdocs words them (unknown plugin options): printed, not fatal.
+    warnings: tuple[str, ...] = field(default=())
 
     @property
     def state_dir(self) -> Path:
@@ -131,7 +167,12 @@ _TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _ignore_tag)
 _TolerantLoader.add_multi_constructor("!", _ignore_tag)
 
 
-def _read_yaml(path: Path) -> dict:
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    if path in seen:
+        chain = " -> ".join(p.name for p in (*seen, path))
+        line = _line_of(seen[-1], r"^\s*INHERIT\s*:")
+        where = f"{seen[-1]}:{line}" if line else str(seen[-1])
+        raise Fatal(f"{where}: INHERIT loop ({chain})")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -151,7 +192,7 @@ def _read_yaml(path: Path) -> dict:
         raise Fatal(f"{path}: expected a mapping of MkDocs settings")
     parent = data.pop("INHERIT", None)
     if isinstance(parent, str):
-        base_data = _read_yaml((path.parent / parent).resolve())
+        base_data = _read_yaml((path.parent / parent).resolve(), (*seen, path))
         data = _merge(base_data, data)
     return data
 
@@ -193,16 +234,25 @@ def _line_of(path: Path, pattern: str) -> int | None:
     return None
 
 
-def validate_options(raw: dict, config_file: Path) -> EnrichConfig:
-    """Validate our plugin options exactly as MkDocs would, with one-line errors."""
+def _where(config_file: Path, key: str) -> str:
+    line = _line_of(config_file, rf"^\s*{re.escape(str(key))}\s*:")
+    return f"{config_file}:{line}" if line else str(config_file)
+
+
+def validate_options(raw: dict, config_file: Path) -> tuple[EnrichConfig, tuple[str, ...]]:
+    """Validate our plugin options exactly as MkDocs would, with one-line errors; -> the
+    options, and MkDocs' warnings about them (unknown names), one line each."""
     cfg = EnrichConfig(config_file_path=str(config_file))
     cfg.load_dict(raw)
-    errors, _warnings = cfg.validate()
+    errors, warnings = cfg.validate()
     for key, err in errors:
-        line = _line_of(config_file, rf"^\s*{re.escape(str(key))}\s*:")
-        where = f"{config_file}:{line}" if line else str(config_file)
-        raise Fatal(f"{where}: plugins.{PLUGIN_NAME}.{key}: {err}")
-    return cfg
+        raise Fatal(f"{_where(config_file, key)}: plugins.{PLUGIN_NAME}.{key}: {err}")
+    lines = tuple(
+        f"{_where(config_file, key)}: warning: Config value 'plugins': "
+        f"Plugin '{PLUGIN_NAME}' option '{key}': {message}"
+        for key, message in warnings
+    )
+    return cfg, lines
 
 
 _DEFAULT_EXCLUDE = [".*", "/templates/"]
@@ -224,7 +274,7 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
         where = f"{path}:{line}" if line else str(path)
         raise Fatal(f"{where}: docs_dir '{docs}' does not exist ({docs_dir})")
     listed, raw = _plugin_options(data.get("plugins"))
-    options = validate_options(raw, path)
+    options, warnings = validate_options(raw, path)
     exclude_lines = list(_DEFAULT_EXCLUDE)
     extra = data.get("exclude_docs")
     if isinstance(extra, str):
@@ -241,4 +291,5 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
         exclude_docs=pathspec.GitIgnoreSpec.from_lines(exclude_lines),
         options=options,
         plugin_listed=listed,
+        warnings=warnings,
     )

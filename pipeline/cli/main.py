@@ -27,6 +27,8 @@ config_option = click.option(
 
 def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
     site = load_site(config_file)
+    for warning in site.warnings:
+        click.echo(warning, err=True)
     cache = ScanCache(site.state_dir / "cache" / "scan.json")
     found = discover(site, cache, parallel=True)
     return site, build_plan(site, found, model=model)
@@ -61,7 +63,7 @@ def status(config_file: str, as_json: bool, verbose: bool, model: str | None) ->
         click.echo(json.dumps(to_json(plan), indent=2, ensure_ascii=False))
     else:
         click.echo(render_text(plan, verbose=verbose))
-    return 1 if plan.problems else 0
+    return 1 if plan.problems or site.warnings else 0
 
 
 @cli.command()

@@ -184,25 +184,32 @@ def report_command(
     verbose: bool = False,
 ) -> int:
     site, plan = load_plan(config_file)
-    records = ledger.read(site.state_dir)
+    records, bad = ledger.read(site.state_dir)
+    shown = os.path.relpath(ledger.path_for(site.state_dir))
+    for line, why in bad:
+        if line:
+            click.echo(f"{shown}:{line}: malformed ledger line, skipped: {why}", err=True)
+        else:
+            click.echo(f"{shown}: {why}; not read", err=True)
+    code = 1 if bad else 0
     if review:
         rows = review_rows(plan, records)
         if as_json:
             click.echo(json.dumps([{"what": w, "path": p, "why": y} for w, p, y in rows], indent=2))
-            return 0
+            return code
         if not rows:
             click.echo("Nothing to review.")
         for line in review_lines(rows, verbose=verbose):
             click.echo(line)
-        return 0
+        return code
     data = figures(plan, records, builds)
     if as_json:
         click.echo(json.dumps(data, indent=2))
-        return 0
-    click.echo(f"Ledger: {os.path.relpath(ledger.path_for(site.state_dir))}")
+        return code
+    click.echo(f"Ledger: {shown}")
     if not data["runs"]:
         click.echo("No requests recorded yet: 0 tokens spent.")
-        return 0
+        return code
     click.echo(
         f"{'run':<26}{'requests':>9}{'input':>10}{'output':>9}{'cache w':>9}"
         f"{'cache r':>9}{'dollars':>11}{'outputs':>9}"
@@ -228,4 +235,4 @@ def report_command(
         f"Regenerating every item on each of {data['builds']} build(s) would have cost "
         f"~{naive['tokens']:,} tokens (${naive['cost_usd']:.4f}): {ratio:.1f}x what was spent."
     )
-    return 0
+    return code

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
+import os
+import stat
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,6 +25,16 @@ VERSION = 1
 
 # Statuses of one request: the text was kept, or why not.
 KEPT = ("ok", "cut")
+TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+# Far above any one request (max output is a few hundred tokens, context under 10^7):
+# a bigger figure is damage, and would swamp or overflow every sum in `report`.
+MAX_TOKENS = 10**9
+MAX_COST_USD = 10**6
 
 
 def new_run_id() -> str:
@@ -35,23 +48,96 @@ def path_for(state_dir: Path) -> Path:
 
 def append(state_dir: Path, record: dict) -> None:
     record = {"v": VERSION, **record}
-    append_line(path_for(state_dir), json.dumps(record, sort_keys=True, ensure_ascii=False))
+    line = json.dumps(record, sort_keys=True, ensure_ascii=False)
+    path = path_for(state_dir)
+    if not _ends_with_newline(path):
+        # A killed run left a torn last line: start on a fresh one, or this record
+        # (a billed request) would be glued to the torn one and lost with it.
+        line = "\n" + line
+    append_line(path, line)
 
 
-def read(state_dir: Path) -> list[dict]:
-    records = []
+def _ends_with_newline(path: Path) -> bool:
     try:
-        lines = path_for(state_dir).read_text(encoding="utf-8").splitlines()
+        with open(path, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                return True  # not ours to repair; append_line reports what it meets
+            f.seek(0, os.SEEK_END)
+            if f.tell() == 0:
+                return True
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
     except FileNotFoundError:
-        return []
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue  # a torn last line from a killed run
-        if isinstance(record, dict) and record.get("v") == VERSION:
+        return True
+
+
+def read(state_dir: Path) -> tuple[list[dict], list[tuple[int | None, str]]]:
+    """-> the well-formed records, and (line number, why) for each line skipped."""
+    path = path_for(state_dir)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return [], []
+    except OSError as e:
+        return [], [(None, f"cannot read ({e.strerror})")]
+    if not stat.S_ISREG(st.st_mode):
+        return [], [(None, "not a regular file")]  # a FIFO would hang, /dev/zero never end
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return [], [(None, f"cannot read ({e.strerror})")]
+    records, bad = [], []
+    for n, raw in enumerate(data.splitlines(), 1):
+        if not raw.strip():
+            continue
+        record = parse_line(raw)
+        if isinstance(record, str):
+            bad.append((n, record))
+        else:
             records.append(record)
-    return records
+    return records, bad
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number a ledger holds")
+
+
+def parse_line(raw: bytes) -> dict | str:
+    """One ledger line -> its record, or why it cannot be one (a committed file is
+    untrusted: a torn line from a killed run, a bad merge, a hand edit)."""
+    try:
+        record = json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    except RecursionError:
+        return "nested too deeply"
+    except ValueError:
+        return "not JSON (a torn or edited line)"
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    if record.get("v") != VERSION:
+        return f"unknown version {record.get('v')!r}"
+    for key in ("run", "kind", "item", "status"):
+        if not isinstance(record.get(key), str):
+            return f"{key!r} is not text"
+    if record["kind"] not in ("page", "image"):
+        return f"kind {record['kind']!r} is neither page nor image"
+    for key in TOKEN_FIELDS:
+        value = record.get(key, 0)
+        if not _is_int(value) or not 0 <= value <= MAX_TOKENS:
+            return f"{key!r} is not a token count: {str(value)[:40]}"
+    cost = record.get("cost_usd", 0)
+    if not _is_number(cost) or not 0 <= cost <= MAX_COST_USD:
+        return f"'cost_usd' is not an amount: {str(cost)[:40]}"
+    return record
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
 
 
 def usage_of(record: dict) -> Usage:

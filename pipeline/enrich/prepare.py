@@ -8,7 +8,8 @@ originals (which it already shrinks to a 1568 px long edge); 768 px sends 29-52 
 
 - animated GIF: the first frame only (alt text describes the image, not the motion)
 - SVG: rasterized with resvg (a Rust renderer with wheels for every platform; no
-  system libraries, no network access) on a white background
+  system libraries, no network access) on a white background, after `source.svg` has
+  confined what it may embed to raster images inside docs_dir
 - EXIF orientation applied, then every metadata chunk dropped by re-encoding
 - JPEG for photographs that came as JPEG/WebP, PNG for everything else
 """
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from PIL import Image, ImageOps
 
 from pipeline.errors import ItemError
+from pipeline.source.svg import UnsafeSvg, make_safe
 
 API_MAX_BYTES = 5 * 1024 * 1024
 
@@ -37,26 +39,38 @@ class Prepared:
     note: str = ""
 
 
-def _svg_to_png(rel: str, raw: bytes, max_edge: int, size: tuple[int, int]) -> Image.Image:
+def _svg_to_png(
+    path: Path, rel: str, raw: bytes, max_edge: int
+) -> tuple[Image.Image, tuple[int, int], int]:
+    """-> the rendered image, the SVG's natural size in pixels, references dropped."""
     import resvg_py
 
-    w, h = size
-    kwargs = {"width": max_edge} if w >= h else {"height": max_edge}
-    if max(w, h) <= max_edge:
-        kwargs = {}
+    # path is docs_dir / rel, so docs_dir is as many levels up as rel is deep.
+    docs_dir = path.parents[len(PurePosixPath(rel).parts) - 1]
+    try:
+        svg = make_safe(raw, path.parent, docs_dir)
+    except UnsafeSvg as e:
+        raise ItemError(rel, f"cannot rasterize SVG: {str(e)[:120]}") from None
+    # Bound the long edge ourselves: the SVG's own size can be anything.
+    long_edge = max(1, min(max_edge, round(max(svg.width, svg.height))))
+    kwargs = {"width": long_edge} if svg.width >= svg.height else {"height": long_edge}
     try:
         png = resvg_py.svg_to_bytes(
-            svg_string=raw.decode("utf-8", errors="replace"),
+            svg_string=svg.text,
             background="#ffffff",
             skip_system_fonts=False,
+            dpi=96.0,  # resvg-py's default of 0 makes mm, in and pt lengths zero
             **kwargs,
         )
     except (ValueError, RuntimeError) as e:
         raise ItemError(rel, f"cannot rasterize SVG ({str(e)[:80]})") from None
-    return Image.open(io.BytesIO(bytes(png)))
+    natural = (round(svg.width), round(svg.height))
+    return Image.open(io.BytesIO(bytes(png))), natural, svg.dropped
 
 
 def prepare(path: Path, rel: str, max_edge: int, svg_size: tuple[int, int] = (0, 0)) -> Prepared:
+    """`path` is docs_dir / `rel`. `svg_size` (discovery's reading) is no longer used: an
+    SVG is sized here, units included, from the same tree that is rendered."""
     try:
         raw = path.read_bytes()
     except OSError as e:
@@ -66,10 +80,11 @@ def prepare(path: Path, rel: str, max_edge: int, svg_size: tuple[int, int] = (0,
         if raw.lstrip()[:5] in (b"<?xml", b"<svg ", b"<svg>", b"<!--") or rel.lower().endswith(
             ".svg"
         ):
-            im = _svg_to_png(rel, raw, max_edge, svg_size or (0, 0))
-            original = svg_size
+            im, original, dropped = _svg_to_png(path, rel, raw, max_edge)
             source_format = "svg"
             note = "rasterized SVG"
+            if dropped:
+                note += f", {dropped} external reference(s) dropped"
         else:
             im = Image.open(io.BytesIO(raw))
             original = im.size

@@ -53,6 +53,9 @@ def clean(text: str) -> str:
 def _object(text: str, keys: dict[str, type]) -> dict:
     try:
         data = json.loads(text)
+    except RecursionError:
+        # json's C parser recurses once per level: a reply nested a thousand deep.
+        raise Invalid("reply is nested too deeply") from None
     except (ValueError, TypeError):
         raise Invalid("reply is not JSON") from None
     if not isinstance(data, dict):

@@ -21,7 +21,6 @@ from pathlib import Path
 import click
 
 from pipeline import sidecars as store
-from pipeline.enrich import ledger
 from pipeline.enrich.prepare import prepare
 from pipeline.enrich.pricing import Usage, cost
 from pipeline.enrich.prompts import (
@@ -38,6 +37,7 @@ from pipeline.enrich.prompts import (
     page_user_text,
 )
 from pipeline.enrich.replies import Invalid, image_reply, page_reply
+from pipeline.enrich import ledger
 from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
 from pipeline.fsutil import atomic_write
 from pipeline.plan import STALE, Item, Plan, State
@@ -76,6 +76,7 @@ class Outcome:
     records: list[dict] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     dollars: float = 0.0
+    fatal: Fatal | None = None  # stops the run once this outcome's records are logged
 
 
 @dataclass
@@ -266,6 +267,10 @@ def run_one(client, work: Work, model: str, run_id: str) -> Outcome:
             out.records.append(log(status=status, error=str(e)))
             out.problem = Problem(item.path, str(e))
             return out
+        except Fatal as e:
+            # A key revoked mid-run: an earlier attempt was billed and must be logged.
+            out.fatal, out.problem = e, Problem(item.path, str(e))
+            return out
         spent = cost(model, reply.usage) or 0.0
         out.usage += reply.usage
         out.dollars += spent
@@ -293,11 +298,18 @@ def run_one(client, work: Work, model: str, run_id: str) -> Outcome:
 
 
 def _parse(kind: str, text: str, cut: bool) -> dict:
-    if kind == "page":
-        summary, abstract = page_reply(text, cut=cut)
-        return {"summary": summary, "abstract": abstract}
-    alt, decorative = image_reply(text, cut=cut)
-    return {"alt": alt, "decorative": decorative}
+    try:
+        if kind == "page":
+            summary, abstract = page_reply(text, cut=cut)
+            return {"summary": summary, "abstract": abstract}
+        alt, decorative = image_reply(text, cut=cut)
+        return {"alt": alt, "decorative": decorative}
+    except Invalid:
+        raise
+    except Exception as e:
+        # A reply is untrusted input: whatever it trips fails its item, never the run
+        # (the request was billed, and its ledger line must still be written).
+        raise Invalid(f"reply cannot be parsed ({type(e).__name__})") from None
 
 
 def _too_long(kind: str, text: str) -> bool:
@@ -435,6 +447,7 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
     reserved_tokens = 0
     reserved_dollars = 0.0
     stop = False
+    fatal: Fatal | None = None
     with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
         try:
             while pending or inflight:
@@ -470,10 +483,15 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
                         outcome.usage.total,
                         outcome.dollars,
                     )
+                    if outcome.fatal:
+                        # Start nothing more; what is in flight is billed, so collect it.
+                        stop, fatal = True, fatal or outcome.fatal
         except Fatal:
             for future in inflight:
                 future.cancel()
             raise
+    if fatal:
+        raise fatal
     summary.remaining = [w.item for w in pending]
     return summary
 
