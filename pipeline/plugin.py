@@ -65,7 +65,15 @@ def _html_refs(pages) -> dict[str, dict[str, tuple[str, int]]]:
 
 
 class _AbstractPost:
-    """What Material's blog Excerpt reads from its post, with the abstract as markdown."""
+    """What Material's blog Excerpt reads from its post, with the abstract as markdown.
+
+    The excerpt then takes Material's own path for a post with a separator: Excerpt.render
+    puts `# {post.title}` first (its link to the post), and the text after the separator
+    becomes `more`, which the listing template turns into "Continue reading".
+    """
+
+    # The post's own H1 is not in this markdown, so Excerpt.render must add the title.
+    _title_from_render = None
 
     def __init__(self, post: Page, markdown: str):
         self._post = post
@@ -155,9 +163,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         )
         if separator in markdown:
             return  # the author chose the excerpt
-        body = f"<p>{escape(abstract)}</p>\n\n{separator}\n"
-        if getattr(page, "_title_from_render", None):
-            body = f"# {page.title}\n\n{body}"
+        # The whole post after the separator, as for an author's excerpt: it is what
+        # `more` means, and without it Material shows no "Continue reading".
+        body = f"<p>{escape(abstract)}</p>\n\n{separator}\n\n{markdown}"
         excerpt.post = _AbstractPost(page, body)
 
     def _lookup(
