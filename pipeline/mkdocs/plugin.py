@@ -13,7 +13,7 @@ import os
 import posixpath
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import pathspec
 from markupsafe import escape
@@ -55,8 +55,25 @@ def site_from_mkdocs(config: MkDocsConfig, options: EnrichConfig) -> Site:
     )
 
 
+def _html_refs(pages) -> dict[str, dict[str, tuple[str, int]]]:
+    refs: dict[str, dict[str, tuple[str, int]]] = {}
+    for page in pages:
+        for ref in page.refs:
+            if ref.syntax == "html" and ref.target:
+                refs.setdefault(page.path, {}).setdefault(ref.src.strip(), (ref.target, ref.line))
+    return refs
+
+
 class _AbstractPost:
-    """What Material's blog Excerpt reads from its post, with the abstract as markdown."""
+    """What Material's blog Excerpt reads from its post, with the abstract as markdown.
+
+    The excerpt then takes Material's own path for a post with a separator: Excerpt.render
+    puts `# {post.title}` first (its link to the post), and the text after the separator
+    becomes `more`, which the listing template turns into "Continue reading".
+    """
+
+    # The post's own H1 is not in this markdown, so Excerpt.render must add the title.
+    _title_from_render = None
 
     def __init__(self, post: Page, markdown: str):
         self._post = post
@@ -70,6 +87,11 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
     def on_config(self, config: MkDocsConfig) -> None:
         self._texts: SiteTexts | None = None
         self._dest_to_src: dict[str, str] | None = None
+        self._src_to_dest: dict[str, str] = {}
+        # page -> raw <img> src as written -> (file discovery found, line): the fallback
+        # for a src that breaks in the built site (written relative to the source file).
+        self._html_refs: dict[str, dict[str, tuple[str, int]]] = {}
+        self._warned_srcs: set[tuple[str, str]] = set()
         self._first_image: dict[str, tuple[str, str]] = {}
         self._described: set[str] = set()
         self._posts: list[Entry] = []
@@ -86,6 +108,7 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         site = site_from_mkdocs(config, self.config)
         plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
         self._texts = collect(plan)
+        self._html_refs = _html_refs(plan.discovery.pages)
         self._check_stale(site, plan)
         self._check_sidecars(site, plan)
 
@@ -133,7 +156,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
 
         def render_with_alts(view: Page, separator: str):
             render(view, separator)
-            excerpt.content = inject_alts(excerpt.content, self._lookup(view, config))
+            # The post's own page already warned about a broken src: fill, don't repeat.
+            lookup = self._lookup(view, config, refs_of=excerpt.file.src_uri, warn=False)
+            excerpt.content = inject_alts(excerpt.content, lookup)
 
         excerpt.render = render_with_alts
 
@@ -148,15 +173,28 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         )
         if separator in markdown:
             return  # the author chose the excerpt
-        body = f"<p>{escape(abstract)}</p>\n\n{separator}\n"
-        if getattr(page, "_title_from_render", None):
-            body = f"# {page.title}\n\n{body}"
+        # The whole post after the separator, as for an author's excerpt: it is what
+        # `more` means, and without it Material shows no "Continue reading".
+        body = f"<p>{escape(abstract)}</p>\n\n{separator}\n\n{markdown}"
         excerpt.post = _AbstractPost(page, body)
 
-    def _lookup(self, page: Page, config: MkDocsConfig, files: Files | None = None):
-        """src as written in the page's HTML -> (alt, decorative) of the image it shows."""
+    def _lookup(
+        self,
+        page: Page,
+        config: MkDocsConfig,
+        files: Files | None = None,
+        *,
+        refs_of: str | None = None,
+        warn: bool = True,
+    ):
+        """src as written in the page's HTML -> (alt, decorative) of the image it shows.
+
+        A src that shows nothing in the built site falls back to the file discovery
+        resolved for the page `refs_of` (default: this page), with a warning.
+        """
         if self._dest_to_src is None and files is not None:
             self._dest_to_src = {f.dest_uri: f.src_uri for f in files}
+            self._src_to_dest = {f.src_uri: f.dest_uri for f in files}
         dest_to_src = self._dest_to_src or {}
         images = self._texts.images if self._texts else {}
         url = page.url
@@ -175,9 +213,30 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             else:
                 path = posixpath.normpath(posixpath.join(url_dir, path))
             found = images.get(dest_to_src.get(path, path))
+            if found is None and dest_to_src and path not in dest_to_src:
+                found = self._broken_src(page, config, refs_of, src, path, warn)
             return (found.alt, found.decorative) if found else None
 
         return lookup
+
+    def _broken_src(self, page: Page, config, refs_of: str | None, src: str, path: str, warn):
+        """The text of the image discovery resolved for a src that breaks in the built site
+        (raw HTML written relative to the source file, while the page's URL is a folder
+        deeper), warning once per (page, src) with the src that would work."""
+        source = refs_of or page.file.src_uri
+        hit = self._html_refs.get(source, {}).get(src.strip())
+        if hit is None:
+            return None
+        target, line = hit
+        if warn and (source, src) not in self._warned_srcs:
+            self._warned_srcs.add((source, src))
+            fixed = quote(get_relative_url(self._src_to_dest.get(target, target), page.url))
+            where = os.path.relpath(Path(config.docs_dir) / source)
+            log.warning(
+                f'{where}:{line}: <img src="{src}"> points to {path} in the built site, '
+                f'which does not exist; write "{fixed}"'
+            )
+        return self._texts.images.get(target) if self._texts else None
 
     @event_priority(-100)
     def on_page_context(self, context, *, page: Page, config: MkDocsConfig, nav):

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from .htmltag import parse_start_tag
+
 
 @dataclass(frozen=True)
 class Tag:
@@ -73,23 +75,21 @@ def attr(value: str) -> str:
     return html.escape(value, quote=True)
 
 
-_EMPTY_ALT = re.compile(r"""\salt(?:\s*=\s*(?:""|''|(?=[\s/>])))?(?=[\s/>])""", re.I)
-
-
 def with_alt(tag: Tag, alt: str) -> str:
     """The tag's own text with alt set, every other byte of it unchanged.
 
-    Only called for tags the parser found with no alt or an empty one; the regex only
-    ever looks inside that one tag's text.
+    The tag's real alt attribute is found by tokenizing it as a browser does, never by
+    searching its text: the letters `alt` inside another attribute's value are not it.
+    The first alt is the one a browser keeps, so that is the one replaced.
     """
-    value = f' alt="{attr(alt)}"'
+    value = f'alt="{attr(alt)}"'
     raw = tag.raw
-    if tag.has("alt"):
-        return _EMPTY_ALT.sub(lambda m: value, raw, count=1)
-    end = len(raw) - (2 if raw.endswith("/>") else 1)
-    while end > 0 and raw[end - 1] in " \t\n":
-        end -= 1
-    return raw[:end] + value + raw[end:]
+    parsed = parse_start_tag(raw)
+    existing = parsed.first("alt")
+    if existing is not None:
+        return raw[: existing.start] + value + raw[existing.end :]
+    at = parsed.insert_at
+    return raw[:at] + ('""' if parsed.open_value else "") + " " + value + raw[at:]
 
 
 def splice(text: str, edits: list[tuple[int, int, str]]) -> str:
