@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, png_bytes
 
-from pipeline.htmltag import parse_start_tag
-from pipeline.render import inject_alts, scan
+from pipeline.render.html import inject_alts, scan
+from pipeline.render.htmltag import parse_start_tag
 
 FIXTURES = Path(__file__).parent / "fixtures" / "alt"
 ALTS = {k: v for k, v in json.loads((FIXTURES / "alts.json").read_text()).items() if k[0] != "_"}

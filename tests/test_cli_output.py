@@ -6,6 +6,7 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+
 from pipeline.cli.report import vacuous_alt
 
 FIXTURES = Path(__file__).parent / "fixtures" / "review"

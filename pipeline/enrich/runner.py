@@ -21,6 +21,7 @@ from pathlib import Path
 import click
 
 from pipeline import sidecars as store
+from pipeline.enrich import ledger
 from pipeline.enrich.prepare import prepare
 from pipeline.enrich.pricing import Usage, cost
 from pipeline.enrich.prompts import (
@@ -37,7 +38,6 @@ from pipeline.enrich.prompts import (
     page_user_text,
 )
 from pipeline.enrich.replies import Invalid, image_reply, page_reply
-from pipeline.enrich import ledger
 from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
 from pipeline.fsutil import atomic_write
 from pipeline.plan import STALE, Item, Plan, State

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
-from .htmltag import parse_start_tag
+from pipeline.render.htmltag import parse_start_tag
 
 
 @dataclass(frozen=True)
