@@ -1,133 +1,24 @@
-"""The plugin's options and the site they apply to, read from mkdocs.yml.
+"""Read a site's configuration file into a `Site` with its `Options`, without a generator.
 
-One home for configuration: the MkDocs plugin and the CLI both validate the
-`plugins: - enrich:` block with `EnrichConfig`. The CLI reads mkdocs.yml with a
-tolerant loader, so `status` works on any MkDocs site before it adopts the plugin,
-even when the site's themes and extensions are not installed here.
+The CLI reads mkdocs.yml with a tolerant loader, so `status` works on any MkDocs site
+before it adopts the plugin, even when the site's themes, extensions and MkDocs itself
+are not installed here. Options are checked by `model.check_option`, the same check the
+MkDocs adapter's Config class runs, so a mistake reads the same in both.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import posixpath
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 import yaml
-from mkdocs.config import base
-from mkdocs.config import config_options as c
 
-from pipeline.enrich.pricing import DEFAULT_MODEL
 from pipeline.errors import Fatal
+from pipeline.model import OptionError, Options, Site, parse_options
 
 PLUGIN_NAME = "enrich"
-
-
-class _Number(c.Type):
-    """A finite number at or above `minimum` (above it when `strict`). A float option
-    takes a whole number too (`timeout: 30`); `.inf` and `.nan` are refused."""
-
-    def __init__(self, kind: type = int, default=None, *, minimum=0, strict=True):
-        super().__init__(kind, default=default)
-        self.minimum, self.strict = minimum, strict
-
-    def run_validation(self, value):
-        what = "a positive number" if self.strict else f"a number >= {self.minimum}"
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise c.ValidationError(f"expected {what}, got {value!r}")
-        if self._type is float:
-            value = float(value)
-        value = super().run_validation(value)
-        too_small = value <= self.minimum if self.strict else value < self.minimum
-        if not math.isfinite(value) or too_small:
-            raise c.ValidationError(f"expected {what}, got {value!r}")
-        return value
-
-
-_Positive = _Number
-
-
-class _SitePath(c.Type):
-    """A path inside site_dir: relative, and no `..` that climbs out of it."""
-
-    def __init__(self, default: str):
-        super().__init__(str, default=default)
-
-    def run_validation(self, value):
-        value = super().run_validation(value)
-        norm = posixpath.normpath(value.replace("\\", "/"))
-        if (
-            not value.strip()
-            or norm.startswith(("/", "../"))
-            or norm in (".", "..")
-            or re.match(r"^[a-zA-Z]:", norm)
-        ):
-            raise c.ValidationError(
-                f"expected a file path inside site_dir (relative, no '..' out of it), got {value!r}"
-            )
-        return norm
-
-
-class EnrichConfig(base.Config):
-    """Options of the `enrich` plugin (mkdocs.yml `plugins: - enrich: {...}`)."""
-
-    enabled = c.Type(bool, default=True)
-    # Model for new requests; a sidecar made by another model is `outdated`, not stale.
-    model = c.Type(str, default=DEFAULT_MODEL)
-    # What a page whose source changed since its summary does to `mkdocs build`.
-    on_stale = c.Choice(("warn", "fail", "info"), default="warn")
-    concurrency = _Positive(int, default=4)
-    # Per-request timeout (seconds) and the SDK's retries; each retry waits at most
-    # `max_retry_wait` seconds, whatever retry-after the server sends.
-    timeout = _Positive(float, default=60.0)
-    max_retries = _Number(int, default=3, minimum=0, strict=False)
-    max_retry_wait = _Positive(float, default=20.0)
-    # How often `enrich --batch --wait` asks whether a batch has ended.
-    batch_poll_seconds = _Positive(float, default=30.0)
-    # Stop starting requests before a run would exceed these (None: no limit).
-    max_cost = c.Optional(_Positive(float))
-    max_tokens = c.Optional(_Positive(int))
-    # Page text sent for a summary is cut to about this many tokens (see README).
-    page_token_budget = _Positive(int, default=1500)
-    # Images are downscaled so their long edge is at most this many pixels before sending.
-    image_max_edge = _Positive(int, default=512)
-    # Pages and images (docs_dir-relative, gitignore-style) never sent to the model.
-    exclude = c.ListOfItems(c.Type(str), default=[])
-    # Ledger, pending batches and the local cache live here, relative to mkdocs.yml.
-    state_dir = c.Type(str, default=".enrich")
-    # Sinks the plugin writes at build time.
-    social_tags = c.Type(bool, default=True)
-    json_ld = c.Type(bool, default=True)
-    feed = c.Type(bool, default=True)
-    feed_path = _SitePath(default="feed.xml")
-    llms_txt = c.Type(bool, default=True)
-
-
-@dataclass(frozen=True)
-class Site:
-    config_file: Path
-    root: Path
-    docs_dir: Path
-    site_dir: Path
-    site_name: str
-    site_url: str | None
-    use_directory_urls: bool
-    exclude_docs: pathspec.PathSpec
-    options: EnrichConfig
-    plugin_listed: bool
-    # One line each, as mkdocs words them (unknown plugin options): printed, not fatal.
-    warnings: tuple[str, ...] = field(default=())
-
-    @property
-    def state_dir(self) -> Path:
-        return (self.root / self.options.state_dir).resolve()
-
-    def rel(self, path: Path) -> str:
-        """docs_dir-relative posix path."""
-        return path.relative_to(self.docs_dir).as_posix()
 
 
 # --- a YAML loader that tolerates MkDocs' tags -------------------------------------------
@@ -239,20 +130,19 @@ def _where(config_file: Path, key: str) -> str:
     return f"{config_file}:{line}" if line else str(config_file)
 
 
-def validate_options(raw: dict, config_file: Path) -> tuple[EnrichConfig, tuple[str, ...]]:
-    """Validate our plugin options exactly as MkDocs would, with one-line errors; -> the
-    options, and MkDocs' warnings about them (unknown names), one line each."""
-    cfg = EnrichConfig(config_file_path=str(config_file))
-    cfg.load_dict(raw)
-    errors, warnings = cfg.validate()
-    for key, err in errors:
-        raise Fatal(f"{_where(config_file, key)}: plugins.{PLUGIN_NAME}.{key}: {err}")
+def validate_options(raw: dict, config_file: Path) -> tuple[Options, tuple[str, ...]]:
+    """Validate our plugin options with one-line errors; -> the options, and warnings
+    about them (unknown names) worded as MkDocs words them, one line each."""
+    try:
+        options, unknown = parse_options(raw)
+    except OptionError as e:
+        raise Fatal(f"{_where(config_file, e.key)}: plugins.{PLUGIN_NAME}.{e.key}: {e}") from None
     lines = tuple(
         f"{_where(config_file, key)}: warning: Config value 'plugins': "
-        f"Plugin '{PLUGIN_NAME}' option '{key}': {message}"
-        for key, message in warnings
+        f"Plugin '{PLUGIN_NAME}' option '{key}': Unrecognised configuration name: {key}"
+        for key in unknown
     )
-    return cfg, lines
+    return options, lines
 
 
 _DEFAULT_EXCLUDE = [".*", "/templates/"]
@@ -291,5 +181,18 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
         exclude_docs=pathspec.GitIgnoreSpec.from_lines(exclude_lines),
         options=options,
         plugin_listed=listed,
+        site_description=_plain(data.get("site_description")),
+        language=_theme_language(data.get("theme")),
         warnings=warnings,
     )
+
+
+def _plain(value) -> str:
+    # A bare `site_description:` loads as None: never the text "None".
+    return str(value).strip() if value is not None else ""
+
+
+def _theme_language(theme) -> str | None:
+    if isinstance(theme, dict) and isinstance(theme.get("language"), str):
+        return theme["language"].strip() or None
+    return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import posixpath
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
@@ -41,9 +42,9 @@ def _positive(value: Any) -> str | None:
     return None
 
 
-def _non_negative_int(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        return f"expected a whole number of 0 or more, got {value!r}"
+def _non_negative(value: Any) -> str | None:
+    if not math.isfinite(value) or value < 0:
+        return f"expected a number >= 0, got {value!r}"
     return None
 
 
@@ -56,19 +57,26 @@ def _choice(*allowed: str):
     return check
 
 
-def _relative_path(value: Any) -> str | None:
-    """A path that stays inside the folder it is relative to (site_dir, docs_dir)."""
-    if not isinstance(value, str) or not value.strip():
-        return f"expected a relative path, got {value!r}"
-    norm = posixpath.normpath(value.replace("\\", "/"))
-    if norm.startswith("/") or norm == ".." or norm.startswith("../") or ":" in norm:
-        return f"must stay inside its folder (a relative path without '..'), got {value!r}"
+def _site_path(value: Any) -> str | None:
+    """A file inside site_dir: relative, and no `..` that climbs out of it."""
+    norm = _normpath(value)
+    if (
+        not value.strip()
+        or norm.startswith(("/", "../"))
+        or norm in (".", "..")
+        or re.match(r"^[a-zA-Z]:", norm)
+    ):
+        return f"expected a file path inside site_dir (relative, no '..' out of it), got {value!r}"
     return None
 
 
-def option(default: Any, kind: Any, check=None, *, optional: bool = False):
-    """A typed option: its Python type(s) for validation and an extra check."""
-    meta = {"kind": kind, "check": check, "optional": optional}
+def _normpath(value: str) -> str:
+    return posixpath.normpath(value.replace("\\", "/"))
+
+
+def option(default: Any, kind: Any, check=None, *, optional: bool = False, normalize=None):
+    """A typed option: its Python type(s) for validation, an extra check, a normal form."""
+    meta = {"kind": kind, "check": check, "optional": optional, "normalize": normalize}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -87,7 +95,7 @@ class Options:
     # Per-request timeout (seconds) and the SDK's retries; each retry waits at most
     # `max_retry_wait` seconds, whatever retry-after the server sends.
     timeout: float = option(60.0, (int, float), _positive)
-    max_retries: int = option(3, int, _non_negative_int)
+    max_retries: int = option(3, int, _non_negative)
     max_retry_wait: float = option(20.0, (int, float), _positive)
     # How often `enrich --batch --wait` asks whether a batch has ended.
     batch_poll_seconds: float = option(30.0, (int, float), _positive)
@@ -101,16 +109,16 @@ class Options:
     # Pages and images (docs_dir-relative, gitignore-style) never sent to the model.
     exclude: list[str] = option([], list)
     # Ledger, pending batches and the local cache live here, relative to the config file.
-    state_dir: str = option(".enrich", str, _relative_path)
+    state_dir: str = option(".enrich", str)
     # Sinks written at build time.
     social_tags: bool = option(True, bool)
     json_ld: bool = option(True, bool)
     feed: bool = option(True, bool)
-    feed_path: str = option("feed.xml", str, _relative_path)
+    feed_path: str = option("feed.xml", str, _site_path, normalize=_normpath)
     llms_txt: bool = option(True, bool)
 
 
-OPTION_NAMES = frozenset(f.name for f in fields(Options))
+_FIELDS = {f.name: f for f in fields(Options)}
 
 
 class OptionError(ValueError):
@@ -119,33 +127,45 @@ class OptionError(ValueError):
         self.key = key
 
 
+def default_of(name: str) -> Any:
+    f = _FIELDS[name]
+    return f.default_factory() if callable(f.default_factory) else f.default
+
+
+def check_option(name: str, value: Any) -> Any:
+    """One option's value, checked and normalized; OptionError(name, message) if bad.
+
+    The same check serves the CLI (reading mkdocs.yml or zensical.toml itself) and the
+    MkDocs adapter's Config class, so both word a mistake the same way.
+    """
+    meta = _FIELDS[name].metadata
+    if value is None:
+        if meta["optional"]:
+            return None
+        return default_of(name)
+    kind = meta["kind"]
+    if isinstance(value, bool) and bool not in _as_tuple(kind):
+        raise OptionError(name, f"expected {_kind_name(kind)}, got {value!r}")
+    if not isinstance(value, kind):
+        raise OptionError(name, f"expected {_kind_name(kind)}, got {value!r}")
+    if kind is list and not all(isinstance(v, str) for v in value):
+        raise OptionError(name, f"expected a list of strings, got {value!r}")
+    problem = meta["check"](value) if meta["check"] else None
+    if problem:
+        raise OptionError(name, problem)
+    if meta["normalize"]:
+        value = meta["normalize"](value)
+    return float(value) if kind == (int, float) else value
+
+
 def parse_options(raw: dict[str, Any]) -> tuple[Options, list[str]]:
-    """Validate user-written options -> (Options, names of unknown options).
+    """Validate user-written options -> (Options, names of unknown options, sorted).
 
     Raises OptionError(key, message) on the first bad value, for the caller to place in
     its file (the CLI with a line number, the plugin as a PluginError).
     """
-    values: dict[str, Any] = {}
-    for f in fields(Options):
-        if f.name not in raw:
-            continue
-        value = raw[f.name]
-        meta = f.metadata
-        if value is None and meta["optional"]:
-            values[f.name] = None
-            continue
-        kind = meta["kind"]
-        if isinstance(value, bool) and kind is not bool and bool not in _as_tuple(kind):
-            raise OptionError(f.name, f"expected {_kind_name(kind)}, got {value!r}")
-        if not isinstance(value, kind):
-            raise OptionError(f.name, f"expected {_kind_name(kind)}, got {value!r}")
-        if kind is list and not all(isinstance(v, str) for v in value):
-            raise OptionError(f.name, f"expected a list of strings, got {value!r}")
-        problem = meta["check"](value) if meta["check"] else None
-        if problem:
-            raise OptionError(f.name, problem)
-        values[f.name] = float(value) if kind == (int, float) else value
-    unknown = sorted(str(k) for k in raw if k not in OPTION_NAMES)
+    values = {name: check_option(name, raw[name]) for name in _FIELDS if name in raw}
+    unknown = sorted(str(k) for k in raw if k not in _FIELDS)
     return Options(**values), unknown
 
 
@@ -181,6 +201,8 @@ class Site:
     site_description: str = ""
     # The generator's default page language (theme.language), when the config names one.
     language: str | None = None
+    # One line each, as mkdocs words them (unknown plugin options): printed, not fatal.
+    warnings: tuple[str, ...] = ()
 
     @property
     def state_dir(self) -> Path:

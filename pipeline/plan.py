@@ -22,7 +22,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pipeline.config import Site
 from pipeline.enrich.prompts import (
     IMAGE_PROMPT_VERSION,
     PAGE_PROMPT_VERSION,
@@ -30,6 +29,7 @@ from pipeline.enrich.prompts import (
     estimate_page_request,
 )
 from pipeline.errors import Problem
+from pipeline.model import Site
 from pipeline.sidecars import SUFFIX, Sidecar, kind_of, sidecar_path, source_of
 from pipeline.source.discover import Discovery, ImageFile, ImageRef, PageSource
 

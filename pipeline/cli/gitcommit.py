@@ -7,8 +7,8 @@ import subprocess
 
 import click
 
-from pipeline.config import Site
 from pipeline.errors import Fatal
+from pipeline.model import Site
 
 
 def _git(site: Site, *args: str, check: bool = True) -> subprocess.CompletedProcess:

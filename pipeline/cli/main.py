@@ -8,8 +8,9 @@ from pathlib import Path
 import click
 
 from pipeline.cli.status import display_path, render_text, to_json
-from pipeline.config import Site, load_site
+from pipeline.config import load_site
 from pipeline.errors import Problem
+from pipeline.model import Site
 from pipeline.plan import Plan, build_plan
 from pipeline.source.cache import ScanCache
 from pipeline.source.discover import discover

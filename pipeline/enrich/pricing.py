@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 PRICES_READ_ON = "2026-11-25"
 
-# The cheapest current Haiku-class model: one value, overridable in mkdocs.yml and with --model.
-DEFAULT_MODEL = "claude-haiku-5-5"
+# The default model (the cheapest current Haiku-class one) lives with the options.
+from pipeline.model import DEFAULT_MODEL  # noqa: E402, F401
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from mkdocs.structure.files import Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
-from pipeline.config import EnrichConfig, Site
+from pipeline.mkdocs.config import EnrichConfig, options_of
+from pipeline.model import Options, Site
 from pipeline.plan import State, build_plan
 from pipeline.render.feeds import Entry, as_datetime, atom_feed, llms_txt
 from pipeline.render.html import first_image, head_tags, inject_alts, rewrite_head
@@ -38,7 +39,7 @@ log = get_plugin_logger(__name__)
 ON_STALE_ENV = "ENRICH_ON_STALE"
 
 
-def site_from_mkdocs(config: MkDocsConfig, options: EnrichConfig) -> Site:
+def site_from_mkdocs(config: MkDocsConfig, options: Options) -> Site:
     config_file = Path(config.config_file_path or "mkdocs.yml").absolute()
     return Site(
         config_file=config_file,
@@ -52,6 +53,8 @@ def site_from_mkdocs(config: MkDocsConfig, options: EnrichConfig) -> Site:
         or pathspec.GitIgnoreSpec.from_lines([".*", "/templates/"]),
         options=options,
         plugin_listed=True,
+        site_description=config.site_description or "",
+        language=(config.theme.get("language") if config.theme else None) or None,
     )
 
 
@@ -105,7 +108,7 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         for file in files:
             if file.src_uri.endswith(SUFFIX):
                 file.inclusion = InclusionLevel.EXCLUDED
-        site = site_from_mkdocs(config, self.config)
+        site = site_from_mkdocs(config, options_of(self.config))
         plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
         self._texts = collect(plan)
         self._html_refs = _html_refs(plan.discovery.pages)

@@ -25,8 +25,8 @@ import frontmatter
 import yaml
 from PIL import Image, UnidentifiedImageError
 
-from pipeline.config import Site
 from pipeline.errors import Problem, SidecarError
+from pipeline.model import Site
 from pipeline.sidecars import (
     MARKDOWN_EXTENSIONS,
     SUFFIX,
