@@ -69,6 +69,8 @@ class EnrichConfig(base.Config):
     json_ld = c.Type(bool, default=True)
     feed = c.Type(bool, default=True)
     feed_path = c.Type(str, default="feed.xml")
+    # og:image for pages with no raster image of their own (docs_dir-relative; optional).
+    og_image = c.Optional(c.Type(str))
     llms_txt = c.Type(bool, default=True)
 
 
