@@ -115,6 +115,8 @@ class Options:
     json_ld: bool = option(True, bool)
     feed: bool = option(True, bool)
     feed_path: str = option("feed.xml", str, _site_path, normalize=_normpath)
+    # og:image for pages with no raster image of their own (docs_dir-relative; optional).
+    og_image: str | None = option(None, str, optional=True)
     llms_txt: bool = option(True, bool)
 
 

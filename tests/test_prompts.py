@@ -16,7 +16,8 @@ from pipeline.enrich.prompts import (
     cut_to_budget,
     prompt_fingerprint,
 )
-from pipeline.enrich.replies import Invalid, clean, fit, image_reply, page_reply
+from pipeline.enrich.replies import Invalid, image_reply, page_reply
+from pipeline.text import clean, fit
 
 # Editing a prompt or schema changes its fingerprint. Bump the version beside it (items
 # made with the old one become `outdated`, never stale) and record the new pair here.

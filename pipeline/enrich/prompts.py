@@ -18,13 +18,11 @@ import json
 import posixpath
 
 from pipeline.enrich.pricing import estimate_image_tokens, estimate_text_tokens
+from pipeline.model import ABSTRACT_MAX, ALT_MAX, SUMMARY_MAX
 
 PAGE_PROMPT_VERSION = "page-1"
 IMAGE_PROMPT_VERSION = "image-1"
 
-SUMMARY_MAX = 160
-ABSTRACT_MAX = 400
-ALT_MAX = 125
 
 PAGE_SYSTEM = f"""\
 You write metadata for one page of a website. Reply with JSON only:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
 
-from pipeline.enrich.prompts import ABSTRACT_MAX, ALT_MAX, SUMMARY_MAX
+from pipeline.model import ABSTRACT_MAX, ALT_MAX, SUMMARY_MAX
+from pipeline.text import clean, fit
 
 
 class Invalid(ValueError):
@@ -34,20 +34,6 @@ _LEADING_FILLER = re.compile(
     r"^(?:an?\s+)?(?:image|picture|photo(?:graph)?|graphic|screenshot|illustration)\s+(?:of|showing)\s+",
     re.I,
 )
-
-
-def clean(text: str) -> str:
-    """Drop control and format characters (bidi overrides, zero-width) and fold whitespace."""
-    kept = []
-    for ch in text:
-        cat = unicodedata.category(ch)
-        if ch in "\t\n\r":
-            kept.append(" ")
-        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
-            continue
-        else:
-            kept.append(ch)
-    return " ".join("".join(kept).split())
 
 
 def _object(text: str, keys: dict[str, type]) -> dict:
@@ -77,19 +63,6 @@ def _text(value: str, name: str, limit: int, *, allow_empty: bool = False) -> st
     if len(value) > limit:
         raise Invalid(f"{name} is {len(value)} characters (at most {limit})", too_long=True)
     return value
-
-
-def fit(value: str, limit: int) -> str:
-    """Cut text to `limit` characters: at a sentence end if one is near, else a word."""
-    value = clean(value)
-    if len(value) <= limit:
-        return value
-    head = value[: limit - 1]
-    end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
-    if end >= limit // 2:
-        return head[: end + 1]
-    space = head.rfind(" ")
-    return (head[:space] if space > limit // 2 else head).rstrip(" ,;:-") + "…"
 
 
 def page_reply(text: str, *, cut: bool = False) -> tuple[str, str]:

@@ -28,13 +28,17 @@ from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
 from pipeline.plan import State, build_plan
 from pipeline.render.feeds import Entry, as_datetime, atom_feed, llms_txt
-from pipeline.render.html import first_image, head_tags, inject_alts, rewrite_head
-from pipeline.render.texts import SiteTexts, collect
+from pipeline.render.html import PageHead, first_image, head_for, inject_alts, rewrite_head
+from pipeline.render.texts import SiteTexts, collect, plain_text
 from pipeline.sidecars import SUFFIX
 from pipeline.source.cache import ScanCache
 from pipeline.source.discover import discover
 
 log = get_plugin_logger(__name__)
+
+# What og:image may point to: images every card renderer shows (never an SVG).
+RASTER = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 ON_STALE_ENV = "ENRICH_ON_STALE"
 
@@ -96,6 +100,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         self._html_refs: dict[str, dict[str, tuple[str, int]]] = {}
         self._warned_srcs: set[tuple[str, str]] = set()
         self._first_image: dict[str, tuple[str, str]] = {}
+        self._raster: set[str] = set()  # dest_uri of every raster image the site serves
+        self._default_image: tuple[str, str] | None = None  # (dest_uri, alt)
+        self._has_posts = False
         self._described: set[str] = set()
         self._posts: list[Entry] = []
         self._links: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
@@ -114,6 +121,44 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         self._html_refs = _html_refs(plan.discovery.pages)
         self._check_stale(site, plan)
         self._check_sidecars(site, plan)
+        self._raster = {
+            f.dest_uri
+            for f in files
+            if not f.is_documentation_page() and f.dest_uri.lower().endswith(RASTER)
+        }
+        self._default_image = self._configured_image(files)
+
+    def _configured_image(self, files: Files) -> tuple[str, str] | None:
+        """The `og_image` option: a raster image in docs_dir that the site serves."""
+        rel = self.config.og_image
+        if not rel:
+            return None
+        file = files.get_file_from_path(posixpath.normpath(rel))
+        if file is None or not file.inclusion.is_included() or file.is_documentation_page():
+            raise PluginError(f"enrich: og_image: {rel!r} is not an image file in docs_dir")
+        with open(file.abs_src_path, "rb") as fh:
+            head = fh.read(12)
+        is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+        if not file.dest_uri.lower().endswith(RASTER) or not (head.startswith(_MAGIC) or is_webp):
+            raise PluginError(
+                f"enrich: og_image: {rel!r} is not a raster image (png, jpg, gif or webp)"
+            )
+        found = self._texts.images.get(file.src_uri) if self._texts else None
+        alt = found.alt if found and not found.decorative else ""
+        return file.dest_uri, alt
+
+    def on_env(self, env, *, config: MkDocsConfig, files: Files):
+        # Every page's front matter is read by now and none is rendered yet: whether the
+        # site has posts decides if any page advertises the feed.
+        self._has_posts = any(self._post_date(f.page) for f in files.documentation_pages())
+        return env
+
+    def _post_date(self, page: Page | None):
+        """A post is a page of ours (not one a plugin generated) with a `date`."""
+        if page is None or self._page_texts(page) is None:
+            return None
+        return as_datetime(page.meta.get("date"))
+
 
     def _check_sidecars(self, site: Site, plan) -> None:
         """A corrupt sidecar is skipped, so its page or image goes without its text: a
@@ -260,10 +305,33 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             return None
         lookup = self._lookup(page, config, files)
         html = inject_alts(html, lookup)
-        image = first_image(html, lookup)
+        image = first_image(html, lookup, self._served_image(page, config))
         if image:
             self._first_image[page.file.src_uri] = image
         return html
+
+    def _served_image(self, page: Page, config: MkDocsConfig):
+        """src as written in the page's HTML -> absolute URL, when it is a raster image
+        this site serves (not remote, not an SVG, not a `{{ … }}` template)."""
+        url_dir = page.url.rstrip("/") if page.url.endswith("/") else posixpath.dirname(page.url)
+        prefix = urlsplit(config.site_url or "").path.strip("/")
+
+        def served(src: str) -> str | None:
+            parts = urlsplit(src)
+            if not config.site_url or parts.scheme or parts.netloc or "{" in src:
+                return None
+            path = unquote(parts.path)
+            if path.startswith("/"):
+                path = path.lstrip("/")
+                if prefix and path.startswith(prefix + "/"):
+                    path = path[len(prefix) + 1 :]
+            else:
+                path = posixpath.normpath(posixpath.join(url_dir, path))
+            if path not in self._raster:
+                return None
+            return urljoin(config.site_url, quote(path))
+
+        return served
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
         if self._texts is None:
@@ -272,72 +340,54 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             page.meta.pop("description", None)
         texts = self._page_texts(page)
         url = page.canonical_url
-        image, image_alt = None, ""
-        if page.file.src_uri in self._first_image and url:
-            src, image_alt = self._first_image[page.file.src_uri]
-            image = urljoin(url, src)
-        date = as_datetime(page.meta.get("date"))
-        is_post = date is not None
+        image, image_alt = self._first_image.get(page.file.src_uri) or (None, "")
+        if image is None and self._default_image and config.site_url:
+            dest, image_alt = self._default_image
+            image = urljoin(config.site_url, quote(dest))
+        date = self._post_date(page)
         # Page-relative: Material's JavaScript fetches sitemap.xml beside every
         # link[rel=alternate] href, so an absolute one would call the production host
-        # from every local preview.
+        # from every local preview. Only a site with posts has a feed to advertise.
         feed_url = (
             get_relative_url(self.config.feed_path, page.url)
-            if config.site_url and self.config.feed
+            if config.site_url and self.config.feed and self._has_posts
             else None
         )
-        title = page.title or config.site_name or ""
-
-        def tags_for(theme_description: str):
-            # Social tags repeat the meta description the theme printed (the author's,
-            # ours, or the site's), so the two never disagree.
-            description = (
-                theme_description
-                or (texts.summary if texts else "")
-                or config.site_description
-                or ""
-            )
-            json_ld = None
-            if self.config.json_ld:
-                json_ld = {
-                    "@context": "https://schema.org",
-                    "@type": "BlogPosting" if is_post else "WebPage",
-                    "headline" if is_post else "name": title,
-                    "description": description,
-                }
-                if url:
-                    json_ld["url"] = url
-                if date:
-                    json_ld["datePublished"] = date.date().isoformat()
-            tags = head_tags(
-                title=title,
-                description=description,
-                url=url,
-                image=image,
-                image_alt=image_alt,
-                kind="article" if is_post else "website",
-                site_name=config.site_name or "",
-                feed_url=feed_url,
-                json_ld=json_ld,
-            )
-            if not self.config.social_tags:
-                tags = [
-                    t for t in tags if t[0][0] in ("script", "link") or t[0][1] == "description"
-                ]
-            return tags
-
+        head = PageHead(
+            title=page.title or "",
+            summary=texts.summary if texts else "",
+            site_name=config.site_name or "",
+            site_description=config.site_description or "",
+            url=url,
+            image=image,
+            image_alt=image_alt,
+            date=date.date() if date else None,
+            feed_url=feed_url,
+            social_tags=self.config.social_tags,
+            json_ld=self.config.json_ld,
+        )
+        title = plain_text(page.title or "") or plain_text(config.site_name or "")
         self._list(page, texts, title, url, date)
-        return rewrite_head(output, tags_for)
+        return rewrite_head(output, lambda printed: head_for(head, printed))
 
     def _list(self, page: Page, texts, title: str, url: str | None, date):
         """Remember the page for the feed and llms.txt, written after the build."""
         if texts is None:
             return  # a page another plugin generated (blog archive, category): not listed
-        link = url or page.url
+        # Without site_url, relative to the site root, where llms.txt is (never empty).
+        link = url or page.url or "./"
         if date is not None:
             raw = page.meta.get("date")
             updated = as_datetime(raw.get("updated")) if isinstance(raw, dict) else None
-            self._posts.append(Entry(title, link, date, updated or date, texts.abstract))
+            # Material's blog resolves `authors: [id]` through .authors.yml.
+            authors = tuple(
+                name
+                for a in getattr(page, "authors", None) or ()
+                if isinstance(name := getattr(a, "name", None), str)
+            )
+            self._posts.append(
+                Entry(title, link, date, updated or date, texts.abstract, authors=authors)
+            )
             self._links["Posts"].append((title, link, texts.summary))
         else:
             self._links["Pages"].append((title, link, texts.summary))
@@ -346,7 +396,7 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if self._texts is None:
             return
         site_dir = Path(config.site_dir)
-        if self.config.feed:
+        if self.config.feed and self._posts:
             if config.site_url:
                 feed = atom_feed(
                     title=config.site_name,

@@ -7,6 +7,7 @@ or element it lands in: generated text is untrusted input.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 
 from pipeline.render.htmltag import parse_start_tag
+from pipeline.render.texts import plain_text
+from pipeline.text import clean
 
 
 @dataclass(frozen=True)
@@ -133,16 +136,23 @@ def alt_edits(tags: list[Tag], lookup: AltLookup) -> list[tuple[int, int, str]]:
     return edits
 
 
-def first_image(content: str, lookup: AltLookup) -> tuple[str, str] | None:
-    """(src, alt) of the first <img> in a page's content, for og:image."""
+def first_image(
+    content: str, lookup: AltLookup, served: Callable[[str], str | None]
+) -> tuple[str, str] | None:
+    """(absolute URL, alt) of the first <img> in a page's content fit for og:image.
+
+    `served(src)` gives the absolute URL of a raster image the built site serves, or
+    None: remote images, SVGs, emoji and `{{ … }}` template srcs are passed over.
+    """
     for tag in scan(content, {"img"}).tags:
-        src = tag.get("src")
-        if src and not src.startswith("data:"):
+        src = tag.get("src") or ""
+        url = served(src)
+        if url:
             alt = (tag.get("alt") or "").strip()
             if not alt:
                 found = lookup(src)
                 alt = found[0] if found and not found[1] else ""
-            return src, alt
+            return url, alt
     return None
 
 
@@ -164,8 +174,15 @@ def head_tags(
     feed_url: str | None,
     json_ld: dict | None,
 ) -> HeadTags:
-    """(identity, html) for each tag: identity lets us skip what the theme already has."""
+    """(identity, html) for each tag: identity lets us skip what the theme already has.
+
+    Values are plain text: control and bidi-override characters are dropped and each
+    value is escaped once, for the attribute or script it lands in.
+    """
     tags: list[tuple[tuple[str, str], str]] = []
+    title, description, site_name, image_alt = map(
+        clean, (title, description, site_name, image_alt)
+    )
 
     def meta(key: str, name: str, content: str):
         if content:
@@ -205,17 +222,77 @@ def head_tags(
     return tags
 
 
+@dataclass(frozen=True)
+class PageHead:
+    """What one page's head tags are made of, as the plugin knows it after rendering."""
+
+    title: str  # as MkDocs has it: HTML text (entities, possibly tags)
+    summary: str  # the page's description for its meta tags ("" when none)
+    site_name: str
+    site_description: str  # "" when mkdocs.yml has none
+    url: str | None = None  # canonical, absolute (None without site_url)
+    image: str | None = None  # absolute URL of a raster image the site serves
+    image_alt: str = ""
+    date: dt.date | None = None  # a post's publication date
+    feed_url: str | None = None  # only when the site has a feed
+    social_tags: bool = True
+    json_ld: bool = True
+
+
+def head_for(page: PageHead, theme_description: str) -> HeadTags:
+    """The head tags of one page, given the meta description its theme printed.
+
+    The page's summary wins over the site's description (which the `mkdocs` theme
+    prints on the home page and Material on any page without one); the theme's text is
+    kept only when we have none, and never a "None" printed for a missing site
+    description.
+    """
+    if theme_description == "None" and page.site_description != "None":
+        theme_description = ""
+    description = clean(page.summary or theme_description or page.site_description)
+    title = plain_text(page.title) or clean(page.site_name)
+    is_post = page.date is not None
+    json_ld = None
+    if page.json_ld:
+        json_ld = {
+            "@context": "https://schema.org",
+            "@type": "BlogPosting" if is_post else "WebPage",
+            "headline" if is_post else "name": title,
+            "description": description,
+        }
+        if page.url:
+            json_ld["url"] = page.url
+        if page.date:
+            json_ld["datePublished"] = page.date.isoformat()
+    tags = head_tags(
+        title=title,
+        description=description,
+        url=page.url,
+        image=page.image,
+        image_alt=page.image_alt,
+        kind="article" if is_post else "website",
+        site_name=page.site_name,
+        feed_url=page.feed_url,
+        json_ld=json_ld,
+    )
+    if not page.social_tags:
+        tags = [t for t in tags if t[0][0] in ("script", "link") or t[0][1] == "description"]
+    return tags
+
+
 def inject_alts(content: str, lookup: AltLookup) -> str:
     """Fill missing or empty alt on every <img> of an HTML fragment (a page's content)."""
     return splice(content, alt_edits(scan(content, {"img"}).tags, lookup))
 
 
 def rewrite_head(page_html: str, tags_for: Callable[[str], HeadTags]) -> str:
-    """Insert head tags the theme does not already emit.
+    """Insert head tags the theme does not already emit, and set the description.
 
     Only the <head> is parsed: with a large navigation every page holds the whole site's
     nav, and parsing all of it would cost more than the build. `tags_for` gets the meta
-    description the theme printed (or "") and returns the tags.
+    description the theme printed (or "") and returns the tags. The description it
+    returns is the page's: a theme's different one (the site's, or "None") is replaced
+    in place, and removed when `tags_for` gives none.
     """
     end = page_html.find("</head>")
     if end < 0:
@@ -224,20 +301,27 @@ def rewrite_head(page_html: str, tags_for: Callable[[str], HeadTags]) -> str:
     if scanner.head_end is None:
         return page_html
     present: set[tuple[str, str]] = set()
-    description = ""
+    theme_description: Tag | None = None
     for tag in scanner.tags:
         if tag.name == "meta":
             for key in ("name", "property"):
                 if tag.get(key):
                     present.add((key, tag.get(key) or ""))
-            if (tag.get("name") or "").lower() == "description" and not description:
-                description = tag.get("content") or ""
+            if (tag.get("name") or "").lower() == "description" and theme_description is None:
+                theme_description = tag
         elif tag.name == "link" and tag.get("type") == "application/atom+xml":
             present.add(("link", "alternate-atom"))
         elif tag.name == "script" and tag.get("type") == "application/ld+json":
             present.add(("script", "ld+json"))
-    new = [markup for ident, markup in tags_for(description) if ident not in present]
-    if not new:
-        return page_html
-    at = scanner.head_end
-    return page_html[:at] + "".join(f"  {m}\n" for m in new) + page_html[at:]
+    printed = (theme_description.get("content") or "") if theme_description else ""
+    tags = tags_for(printed)
+    edits = []
+    if theme_description is not None:
+        ours = next((m for ident, m in tags if ident == ("name", "description")), "")
+        if not ours or scan(ours, {"meta"}).tags[0].get("content") != printed:
+            edits.append((theme_description.start, theme_description.end, ours))
+    new = [markup for ident, markup in tags if ident not in present]
+    if new:
+        at = scanner.head_end
+        edits.append((at, at, "".join(f"  {m}\n" for m in new)))
+    return splice(page_html, edits) if edits else page_html

@@ -9,11 +9,26 @@ image elsewhere > the sidecar's alt (or empty when it says decorative).
 
 from __future__ import annotations
 
+import html
+import re
 from dataclasses import dataclass
 
-from pipeline.enrich.prompts import ABSTRACT_MAX, SUMMARY_MAX
-from pipeline.enrich.replies import clean, fit
+from pipeline.model import ABSTRACT_MAX, SUMMARY_MAX
+from pipeline.text import clean, fit
 from pipeline.plan import Plan
+
+# A tag or comment, as MkDocs strips them from a heading: `<` starts one only when a
+# letter, `/` or `!` follows, so "5 < 6" stays text.
+_TAG = re.compile(r"<!--.*?-->|</?[A-Za-z][^>]*>", re.S)
+
+
+def plain_text(markup: str) -> str:
+    """A title as MkDocs holds it (HTML text: `&mdash;`, `&lt;`, tags) as plain text.
+
+    Tags go and entities become their characters, once; every sink then escapes the
+    result for itself. Control and bidi-override characters are dropped.
+    """
+    return clean(html.unescape(_TAG.sub("", markup)))
 
 
 @dataclass(frozen=True)
@@ -51,11 +66,14 @@ def collect(plan: Plan) -> SiteTexts:
             summary_gen = sc.summary if sc else ""
             abstract_gen = sc.abstract if sc else ""
             first = src.first_paragraph
-            summary = src.description or summary_gen or abstract_gen or first
-            abstract = abstract_gen or summary_gen or src.description or first
+            # Themes print `description:` into HTML as written, so an author's `&mdash;`
+            # shows as the dash: read it as they do, once.
+            author = clean(html.unescape(src.description)) if src.description else ""
+            summary = author or summary_gen or abstract_gen or first
+            abstract = abstract_gen or summary_gen or author or first
             pages[item.path] = PageTexts(
                 # An author's description is used as written, never cut.
-                summary=summary if summary == src.description else fit(summary, SUMMARY_MAX),
+                summary=summary if summary == author else fit(summary, SUMMARY_MAX),
                 abstract=fit(abstract, ABSTRACT_MAX) if abstract else "",
             )
         elif item.kind == "image":

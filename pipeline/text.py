@@ -1,0 +1,33 @@
+"""Plain text every stage needs: cleaned of control characters, cut to fit a limit."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def clean(text: str) -> str:
+    """Drop control and format characters (bidi overrides, zero-width) and fold whitespace."""
+    kept = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch in "\t\n\r":
+            kept.append(" ")
+        elif cat in ("Cc", "Cf", "Cs", "Co", "Cn"):
+            continue
+        else:
+            kept.append(ch)
+    return " ".join("".join(kept).split())
+
+
+
+def fit(value: str, limit: int) -> str:
+    """Cut text to `limit` characters: at a sentence end if one is near, else a word."""
+    value = clean(value)
+    if len(value) <= limit:
+        return value
+    head = value[: limit - 1]
+    end = max(head.rfind(". "), head.rfind("! "), head.rfind("? "))
+    if end >= limit // 2:
+        return head[: end + 1]
+    space = head.rfind(" ")
+    return (head[:space] if space > limit // 2 else head).rstrip(" ,;:-") + "…"
