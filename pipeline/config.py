@@ -19,6 +19,7 @@ from mkdocs.config import base
 from mkdocs.config import config_options as c
 
 from .errors import Fatal
+from .language import theme_language
 from .pricing import DEFAULT_MODEL
 
 PLUGIN_NAME = "enrich"
@@ -84,6 +85,7 @@ class Site:
     exclude_docs: pathspec.PathSpec
     options: EnrichConfig
     plugin_listed: bool
+    language: str | None = None  # theme.language / theme.locale, as a BCP 47 code
 
     @property
     def state_dir(self) -> Path:
@@ -241,4 +243,5 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
         exclude_docs=pathspec.GitIgnoreSpec.from_lines(exclude_lines),
         options=options,
         plugin_listed=listed,
+        language=theme_language(data.get("theme")),
     )

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import click
 
-from . import ledger, store
+from . import language, ledger, store
 from .discover import ImageFile, ImageRef, PageSource, split_page
 from .errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
 from .fsutil import atomic_write
 from .images import prepare
+from .language import Language
 from .markdown import parse_page
 from .plan import STALE, Item, Plan, State
 from .pricing import Usage, cost
@@ -138,15 +139,30 @@ def _today() -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 
+def _page_text(plan: Plan, rel: str) -> tuple[dict, str]:
+    """(front matter, plain text) of one page, read now: what is sent is what is there."""
+    split = split_page(rel, (plan.site.docs_dir / rel).read_bytes())
+    if isinstance(split, Problem):
+        raise ItemError(split.path, split.message, split.line)
+    return split[0], parse_page(split[1]).plain_text
+
+
+def page_language(plan: Plan, rel: str) -> Language:
+    """The language a page is written in; for an image, that of the first page using it."""
+    try:
+        meta, plain = _page_text(plan, rel)
+    except (ItemError, OSError):
+        meta, plain = {}, ""
+    return language.resolve(meta, rel, plan.site.language, plain)
+
+
 def page_params(plan: Plan, item: Item, page: PageSource, model: str) -> Work:
     from .client import message_params
 
-    split = split_page(item.path, (plan.site.docs_dir / item.path).read_bytes())
-    if isinstance(split, Problem):
-        raise ItemError(split.path, split.message, split.line)
-    plain = parse_page(split[1]).plain_text
+    meta, plain = _page_text(plan, item.path)
+    lang = language.resolve(meta, item.path, plan.site.language, plain)
     plain, was_cut = cut_to_budget(plain, plan.site.options.page_token_budget, model)
-    user = page_user_text(page.title, item.path, page.headings, plain)
+    user = page_user_text(page.title, item.path, page.headings, plain, lang.line)
     params = message_params(
         model=model,
         system=PAGE_SYSTEM,
@@ -154,7 +170,8 @@ def page_params(plan: Plan, item: Item, page: PageSource, model: str) -> Work:
         schema=PAGE_SCHEMA,
         max_tokens=PAGE_MAX_OUTPUT,
     )
-    return Work(item, params, item.estimate, cut=was_cut, note="text cut" if was_cut else "")
+    note = f"{lang.code} from {lang.source}" + (", text cut" if was_cut else "")
+    return Work(item, params, item.estimate, cut=was_cut, note=note)
 
 
 def _best_ref(refs: list[ImageRef]) -> ImageRef | None:
@@ -162,7 +179,12 @@ def _best_ref(refs: list[ImageRef]) -> ImageRef | None:
 
 
 def image_params(
-    plan: Plan, item: Item, image: ImageFile, refs: list[ImageRef], model: str
+    plan: Plan,
+    item: Item,
+    image: ImageFile,
+    refs: list[ImageRef],
+    model: str,
+    lang: Language | None = None,
 ) -> Work:
     from .client import message_params
 
@@ -179,6 +201,7 @@ def image_params(
         page_title=titles.get(ref.page, "") if ref else "",
         heading=ref.heading if ref else "",
         context=ref.context if ref else "",
+        language=(lang or language.resolve({}, "", plan.site.language, "")).line,
         svg_text=image.svg_text,
     )
     content = [
@@ -215,6 +238,13 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
         for ref in page.refs:
             if ref.target:
                 refs_by_target.setdefault(ref.target, []).append(ref)
+    langs: dict[str, Language] = {}
+
+    def lang_of(page: str) -> Language:
+        if page not in langs:
+            langs[page] = page_language(plan, page)
+        return langs[page]
+
     works, problems = [], []
     for item in items:
         try:
@@ -223,7 +253,9 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
             else:
                 image = plan.discovery.images[item.path]
                 refs = [r for p in item.paths for r in refs_by_target.get(p, [])]
-                works.append(image_params(plan, item, image, refs, model))
+                # The first page that uses it (pages are sorted): one stable answer.
+                lang = lang_of(item.pages[0]) if item.pages else None
+                works.append(image_params(plan, item, image, refs, model, lang))
         except ItemError as e:
             problems.append(e.problem)
         except OSError as e:
