@@ -389,6 +389,11 @@ def _record(
         "output_tokens": usage.output_tokens,
         "cache_creation_input_tokens": usage.cache_creation_input_tokens,
         "cache_read_input_tokens": usage.cache_read_input_tokens,
+        **(
+            {"cache_creation_1h_input_tokens": usage.cache_creation_1h_input_tokens}
+            if usage.cache_creation_1h_input_tokens
+            else {}
+        ),
         "cost_usd": round(dollars or 0.0, 8),
         "duration_ms": round((time.monotonic() - started) * 1000) if started else 0,
     }
@@ -457,6 +462,17 @@ def _reserve(work: Work, model: str) -> tuple[int, float]:
     return work.estimate + out_tokens, cost(model, usage) or 0.0
 
 
+def _next_startable(pending: deque, warm: set[str], warming: set[str]) -> int | None:
+    """Index of the next work to start: the first of each kind goes alone (it writes the
+    kind's cached prefix), the rest of that kind only once it has finished, so they read
+    the cache instead of all writing it. Other kinds go on meanwhile."""
+    for n, work in enumerate(pending):
+        kind = work.item.kind
+        if kind in warm or kind not in warming:
+            return n
+    return None
+
+
 def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summary:
     model = opts.model
     run_id = ledger.new_run_id()
@@ -466,11 +482,16 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
     reserved_tokens = 0
     reserved_dollars = 0.0
     stop = False
+    warm: set[str] = set()
+    warming: set[str] = set()
     with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
         try:
             while pending or inflight:
                 while pending and not stop and len(inflight) < opts.concurrency:
-                    work = pending[0]
+                    n = _next_startable(pending, warm, warming)
+                    if n is None:
+                        break
+                    work = pending[n]
                     tokens, dollars = _reserve(work, model)
                     spent_tokens = summary.usage.total + reserved_tokens + tokens
                     spent_dollars = summary.dollars + reserved_dollars + dollars
@@ -479,7 +500,9 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
                     ):
                         stop = True
                         break
-                    pending.popleft()
+                    del pending[n]
+                    if work.item.kind not in warm:
+                        warming.add(work.item.kind)
                     future = pool.submit(run_one, client, work, model, run_id)
                     inflight[future] = (work, tokens, dollars)
                     reserved_tokens += tokens
@@ -491,6 +514,8 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
                     work, tokens, dollars = inflight.pop(future)
                     reserved_tokens -= tokens
                     reserved_dollars -= dollars
+                    # Written or not (a failure), the rest of the kind may go now.
+                    warm.add(work.item.kind)
                     outcome = future.result()  # Fatal (a bad key) propagates from here
                     problem = store_outcome(plan, outcome)
                     summary.add(outcome, problem)

@@ -60,6 +60,7 @@ def usage_of(record: dict) -> Usage:
         int(record.get("output_tokens") or 0),
         int(record.get("cache_creation_input_tokens") or 0),
         int(record.get("cache_read_input_tokens") or 0),
+        int(record.get("cache_creation_1h_input_tokens") or 0),
     )
 
 
