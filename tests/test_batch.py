@@ -55,7 +55,12 @@ def test_submit_then_collect(bsite, fake_api):
     records = [json.loads(line) for line in ledger_text.splitlines()]
     assert {r["mode"] for r in records} == {"batch"}
     for r in records:
-        usage = Usage(r["input_tokens"], r["output_tokens"])
+        usage = Usage(
+            r["input_tokens"],
+            r["output_tokens"],
+            r["cache_creation_input_tokens"],
+            r["cache_read_input_tokens"],
+        )
         assert r["cost_usd"] == pytest.approx(cost("claude-haiku-5-5", usage) / 2, rel=1e-6)
 
 
