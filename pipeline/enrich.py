@@ -547,6 +547,23 @@ def count_tokens(works: list[Work], client) -> list[Work]:
     return counted
 
 
+def count_prefixes(works: list[Work], client) -> dict[str, int]:
+    """Each kind's prefix by count_tokens: one request of the kind counted with and
+    without its system prompt (free; the difference is the cached part)."""
+    sizes: dict[str, int] = {}
+    for work in works:
+        kind = work.item.kind
+        if kind in sizes:
+            continue
+        try:
+            bare = client.count_tokens({**work.params, "system": []})
+            full = work.estimate if work.counted else client.count_tokens(work.params)
+        except RequestFailed:
+            continue
+        sizes[kind] = full - bare
+    return sizes
+
+
 def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
     total_in = 0
     total_dollars = 0.0

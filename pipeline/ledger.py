@@ -76,6 +76,12 @@ class Totals:
     def tokens(self) -> int:
         return self.usage.total
 
+    @property
+    def equivalents(self) -> float:
+        """Tokens as they are paid: output, plus input token-equivalents (fresh input,
+        1.25x 5-minute cache writes, 2x 1-hour writes, 0.1x cache reads)."""
+        return self.usage.output_tokens + self.usage.equivalents
+
     def add(self, r: dict) -> None:
         self.requests += 1
         self.usage += usage_of(r)

@@ -17,7 +17,7 @@ import hashlib
 import json
 import posixpath
 
-from .pricing import estimate_image_tokens, estimate_text_tokens
+from .pricing import estimate_image_tokens, estimate_text_tokens, price_for
 
 PAGE_PROMPT_VERSION = "page-2"
 IMAGE_PROMPT_VERSION = "image-2"
@@ -330,3 +330,29 @@ def estimate_image_request(width: int, height: int, max_edge: int, model: str) -
         + estimate_text_tokens(json.dumps(IMAGE_SCHEMA), model)
         + 150  # page title, heading, ~400 characters of context
     )
+
+
+SYSTEMS = {"page": PAGE_SYSTEM, "image": IMAGE_SYSTEM}
+
+
+def prefix_line(model: str, sizes: dict[str, int], how: str) -> str:
+    """One line: each kind's prefix size and whether `model` caches it."""
+    p = price_for(model)
+    shown = ", ".join(f"{kind}s {n:,}" for kind, n in sizes.items())
+    head = f"Prompt prefix: {shown} tokens ({how})"
+    if p is None:
+        return f"{head}; the cache minimum of {model} is unknown."
+    short = [k for k, n in sizes.items() if n < p.min_cacheable_tokens]
+    if not short:
+        return (
+            f"{head}: cacheable on {model} (minimum {p.min_cacheable_tokens:,}); written "
+            "once per run, then read at 0.1x."
+        )
+    return (
+        f"{head}: NOT cacheable on {model} for {' and '.join(k + 's' for k in short)} "
+        f"(minimum {p.min_cacheable_tokens:,}): paid in full on every request."
+    )
+
+
+def prefix_estimates(model: str) -> dict[str, int]:
+    return {kind: estimate_text_tokens(text, model) for kind, text in SYSTEMS.items()}

@@ -10,11 +10,21 @@ import click
 
 from . import lock
 from .cli import load_plan, report_problems
-from .enrich import Options, build_work, count_tokens, print_dry_run, rehome, run, select
+from .enrich import (
+    Options,
+    build_work,
+    count_prefixes,
+    count_tokens,
+    print_dry_run,
+    rehome,
+    run,
+    select,
+)
 from .errors import NO_KEY, Fatal, Problem
 from .plan import Plan
 from .pricing import price_for
 from .progress import Progress
+from .prompts import prefix_estimates, prefix_line
 from .status import display_path
 
 
@@ -75,7 +85,13 @@ def enrich_command(
         client = _client(site) if _has_key() else None
         works, prep_problems = build_work(plan, items, opts.model)
         report_problems(site, prep_problems)
-        print_dry_run(count_tokens(works, client), opts.model, client is not None)
+        works = count_tokens(works, client)
+        print_dry_run(works, opts.model, client is not None)
+        sizes = count_prefixes(works, client) if client is not None else {}
+        if sizes:
+            click.echo(prefix_line(opts.model, sizes, "count_tokens"))
+        else:
+            click.echo(prefix_line(opts.model, prefix_estimates(opts.model), "local estimate"))
         return 1 if problems or prep_problems else 0
 
     if batch:

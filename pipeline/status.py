@@ -9,8 +9,8 @@ import os
 from collections import Counter
 
 from .plan import STALE, Plan, State
-from .pricing import Usage, cost
-from .prompts import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
+from .pricing import Usage, cost, price_for
+from .prompts import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, prefix_estimates, prefix_line
 
 SCHEMA = "pipeline.status/1"
 
@@ -61,6 +61,7 @@ def to_json(plan: Plan) -> dict:
         "docs_dir": str(plan.site.docs_dir),
         "model": plan.model,
         "prompt_versions": {"page": PAGE_PROMPT_VERSION, "image": IMAGE_PROMPT_VERSION},
+        "prompt_prefix": _prefix_json(plan.model),
         "totals": {
             "pages": {s.value: counts["page"][s] for s in State},
             "images": {s.value: counts["image"][s] for s in State},
@@ -95,6 +96,17 @@ def to_json(plan: Plan) -> dict:
         ],
         "orphans": plan.orphans,
         "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in plan.problems],
+    }
+
+
+def _prefix_json(model: str) -> dict:
+    sizes = prefix_estimates(model)
+    p = price_for(model)
+    minimum = p.min_cacheable_tokens if p else None
+    return {
+        "estimated_tokens": sizes,
+        "min_cacheable_tokens": minimum,
+        "cacheable": {k: (n >= minimum if minimum else None) for k, n in sizes.items()},
     }
 
 
@@ -142,6 +154,7 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
         extras.append(f"problems: {len(plan.problems)} (listed on stderr)")
     if extras:
         lines.append("; ".join(extras).capitalize() + ".")
+    lines.append(prefix_line(plan.model, prefix_estimates(plan.model), "local estimate"))
     shown = [i for i in plan.items if verbose or i.state not in (State.UP_TO_DATE, State.AUTHOR)]
     if shown:
         lines.append("")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import os
 import signal
 import subprocess
@@ -374,9 +375,17 @@ def test_max_cost_budget(site, fake_api):
 def test_dry_run_counts_with_the_api_and_spends_nothing(site3, fake_api):
     result = site3.run("enrich", "--dry-run")
     assert result.code == 0
-    assert fake_api.calls("/v1/messages/count_tokens") == 5
+    # 5 requests, and each kind once more without its system prompt: the prefix size.
+    assert fake_api.calls("/v1/messages/count_tokens") == 7
     assert len(fake_api.messages()) == 0
     assert "[counted]" in result.out and "Nothing was spent" in result.out
+    from pipeline.prompts import IMAGE_SYSTEM, PAGE_SYSTEM
+
+    page, image = (math.ceil(len(s) / 4) for s in (PAGE_SYSTEM, IMAGE_SYSTEM))  # fake's rule
+    assert (
+        f"Prompt prefix: pages {page:,}, images {image:,} tokens (count_tokens): cacheable "
+        "on claude-haiku-5-5 (minimum 512)"
+    ) in result.out
     assert "$" in result.out
     assert site3.sidecar_bytes() == {}
 
