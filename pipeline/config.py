@@ -17,6 +17,7 @@ import yaml
 
 from pipeline.errors import Fatal
 from pipeline.model import OptionError, Options, Site, parse_options
+from pipeline.source.language import theme_language
 
 PLUGIN_NAME = "enrich"
 
@@ -182,7 +183,7 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
         options=options,
         plugin_listed=listed,
         site_description=_plain(data.get("site_description")),
-        language=_theme_language(data.get("theme")),
+        language=theme_language(data.get("theme")),
         warnings=warnings,
     )
 
@@ -190,9 +191,3 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
 def _plain(value) -> str:
     # A bare `site_description:` loads as None: never the text "None".
     return str(value).strip() if value is not None else ""
-
-
-def _theme_language(theme) -> str | None:
-    if isinstance(theme, dict) and isinstance(theme.get("language"), str):
-        return theme["language"].strip() or None
-    return None

@@ -19,7 +19,6 @@ def clean(text: str) -> str:
     return " ".join("".join(kept).split())
 
 
-
 def fit(value: str, limit: int) -> str:
     """Cut text to `limit` characters: at a sentence end if one is near, else a word."""
     value = clean(value)

@@ -61,6 +61,16 @@ URL_IMAGE_TOKENS = 1000
 NO_SAMPLING_MODEL_PREFIXES = ("claude-haiku-5", "claude-sonnet-5", "claude-opus-5")
 SAMPLING_PARAMS = ("temperature", "top_p", "top_k")
 CUSTOM_ID_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+# Minimum cacheable prefix per model, as the API's prompt-caching page lists them (the same
+# figures as pipeline/pricing.py, kept apart so the fake never trusts the code under test).
+MIN_CACHEABLE_BY_MODEL = {
+    "claude-haiku-5-5": 512,
+    "claude-sonnet-5-5": 1024,
+    "claude-opus-5-5": 512,
+    "claude-haiku-4-5": 4096,
+    "claude-sonnet-4-5": 1024,
+}
+CACHE_TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 
 ERROR_TYPES: dict[int, str] = {
     400: "invalid_request_error",
@@ -105,6 +115,9 @@ class RecordedRequest:
     body: JSON
     time: float
     query: dict[str, list[str]] = field(default_factory=dict)
+    # On the fake's clock: a request reads only cache entries written before it arrived,
+    # as requests already in flight when a prefix is written do not see it.
+    arrived: float = 0.0
     # Filled in once the reply is sent; 0 means the handler never replied (e.g. the server stopped).
     status: int = 0
 
@@ -135,11 +148,16 @@ class TokenCount:
     system: int
     rest: int
     images: list[tuple[int, int]]
-    # True when the last system block carries cache_control.
-    system_cache_marked: bool
+    # Tokens of the prefix up to and including the last block marked cache_control (0: none).
+    prefix: int
     cache_ttl: str
-    # The exact system text; a later request with the same text reads what an earlier one wrote.
+    # Model + the exact prefix blocks; a later request with the same key reads what an
+    # earlier one wrote, while the entry lives.
     cache_key: str
+
+    @property
+    def system_cache_marked(self) -> bool:
+        return self.prefix > 0
 
     @property
     def total(self) -> int:
@@ -310,8 +328,12 @@ class FakeAnthropic:
         self._requests: list[RecordedRequest] = []
         # API keys answered with 401, as a revoked or mistyped key would be.
         self.invalid_keys: set[str] = {"bad-key"}
-        # A cache_control'd system prompt shorter than this is silently not cached, like the API.
+        # A cache_control'd prefix shorter than its model's minimum (MIN_CACHEABLE_BY_MODEL,
+        # else this) is silently not cached, like the API.
         self.min_cacheable_tokens = 512
+        # Seconds added to the fake's clock (see `advance`), so tests can let a cache
+        # entry expire without sleeping.
+        self.clock_offset = 0.0
         # Retrieves that still report in_progress; polling code needs at least one to exercise.
         self.batch_polls_before_end = 1
         # Exceptions raised by a responder; they surface to the client as 500s, and here for tests.
@@ -333,7 +355,8 @@ class FakeAnthropic:
         self._rng = random.Random()
         self._faults: list[Fault] = []
         self._hangs: list[Hang] = []
-        self._cache: set[str] = set()
+        # cache key -> (written, expiry) on the fake's clock.
+        self._cache: dict[str, tuple[float, float]] = {}
         self.batches: dict[str, FakeBatch] = {}
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -478,16 +501,46 @@ class FakeAnthropic:
         """
         return _analyse(body, validate=False)
 
-    def _usage(self, count: TokenCount, output_tokens: int, tier: str) -> dict[str, Any]:
+    def now(self) -> float:
+        return time.monotonic() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move the fake's clock on: cache entries older than their TTL expire."""
+        with self._lock:
+            self.clock_offset += seconds
+
+    def min_cacheable(self, model: str) -> int:
+        for name, minimum in MIN_CACHEABLE_BY_MODEL.items():
+            if model == name or model.startswith(name + "-"):
+                return minimum
+        return self.min_cacheable_tokens
+
+    def _usage(
+        self,
+        count: TokenCount,
+        output_tokens: int,
+        tier: str,
+        model: str = "",
+        arrived: float | None = None,
+    ) -> dict[str, Any]:
+        """Cache accounting as the API does it: the prefix up to the last breakpoint is
+        written (if long enough for the model) by a request that finds no live entry, and
+        read by requests that arrive after the write while it lives; a read refreshes the
+        TTL. Requests in flight together all miss, and all write."""
         created = read = 0
-        if count.system_cache_marked and count.system >= self.min_cacheable_tokens:
-            key = hashlib.sha256(count.cache_key.encode()).hexdigest()
+        if count.prefix and count.prefix >= self.min_cacheable(model):
+            key = hashlib.sha256(f"{model}\x1f{count.cache_key}".encode()).hexdigest()
+            ttl = CACHE_TTL_SECONDS.get(count.cache_ttl, 300.0)
             with self._lock:
-                if key in self._cache:
-                    read = count.system
+                now = self.now()
+                since = now if arrived is None else arrived
+                written, expiry = self._cache.get(key, (now, -1.0))
+                if written <= since and expiry > now:
+                    read = count.prefix
+                    self._cache[key] = (written, max(expiry, now + ttl))
                 else:
-                    self._cache.add(key)
-                    created = count.system
+                    created = count.prefix
+                    self._cache[key] = (now, now + ttl)
         one_hour = count.cache_ttl == "1h"
         return {
             "input_tokens": count.total - created - read,
@@ -514,7 +567,9 @@ class FakeAnthropic:
             reply = responder(body)
         return reply if isinstance(reply, str) else json.dumps(reply)
 
-    def _create_message(self, body: JSON, tier: str = "standard") -> dict[str, Any]:
+    def _create_message(
+        self, body: JSON, tier: str = "standard", arrived: float | None = None
+    ) -> dict[str, Any]:
         count = _analyse(body, validate=True)
         text = self._respond_text(body)
         stop_reason = "end_turn"
@@ -531,7 +586,7 @@ class FakeAnthropic:
             "content": [{"type": "text", "text": text}],
             "stop_reason": stop_reason,
             "stop_sequence": None,
-            "usage": self._usage(count, text_tokens(text), tier),
+            "usage": self._usage(count, text_tokens(text), tier, str(body["model"]), arrived),
         }
 
     def _take_rule(self, rules: list[Any], path: str, body: JSON) -> Any:
@@ -700,7 +755,7 @@ class FakeAnthropic:
         method, path, body = request.method, request.path, request.body
         parts = path.strip("/").split("/")
         if path == "/v1/messages" and method == "POST":
-            message = self._create_message(body)
+            message = self._create_message(body, arrived=request.arrived)
             if isinstance(body, dict) and body.get("stream"):
                 return 200, "text/event-stream", _sse(message)
             return 200, "application/json", json.dumps(message).encode()
@@ -743,6 +798,7 @@ class FakeAnthropic:
             body=body,
             time=time.time(),
             query=parse_qs(split.query),
+            arrived=self.now(),
         )
         with self._lock:
             self._requests.append(request)
@@ -990,21 +1046,59 @@ def _analyse(body: JSON, *, validate: bool, need_max_tokens: bool = True) -> Tok
 
     system = body.get("system")
     sys_text = system_text(system) if system is not None else ""
-    last_block = system[-1] if isinstance(system, list) and system else {}
-    cache_control = last_block.get("cache_control") if isinstance(last_block, dict) else None
     fmt = (body.get("output_config") or {}).get("format") or {}
     schema = fmt.get("schema") if isinstance(fmt, dict) else None
     schema_json = json.dumps(schema, separators=(",", ":")) if schema is not None else ""
     message_text = "".join("".join(_block_texts(m.get("content"))) for m in messages)
+    prefix, ttl, key = _cache_prefix(system, messages)
     count = TokenCount(
         system=text_tokens(sys_text),
         rest=text_tokens(message_text + schema_json) + url_images * URL_IMAGE_TOKENS,
         images=images,
-        system_cache_marked=isinstance(cache_control, dict),
-        cache_ttl=cache_control.get("ttl", "5m") if isinstance(cache_control, dict) else "",
-        cache_key=sys_text,
+        prefix=prefix,
+        cache_ttl=ttl,
+        cache_key=key,
     )
     return count
+
+
+def _cache_prefix(system: Any, messages: list[dict[str, Any]]) -> tuple[int, str, str]:
+    """(tokens, ttl, key) of the prefix up to the last block marked cache_control.
+
+    Order as the API reads it: system blocks, then each message's blocks. Text counts as
+    everywhere in the fake (ceil(chars / 4)); an image block as its pixels. The schema is
+    not part of the prefix: it is sent beside it, the same for every request of a kind.
+    """
+    blocks: list[tuple[str, dict[str, Any]]] = []
+    if isinstance(system, list):
+        blocks += [("system", b) for b in system if isinstance(b, dict)]
+    for m in messages:
+        blocks += [(str(m.get("role")), b) for b in _blocks(m.get("content"))]
+    last = max(
+        (i for i, (_, b) in enumerate(blocks) if isinstance(b.get("cache_control"), dict)),
+        default=-1,
+    )
+    if last < 0:
+        return 0, "", ""
+    texts, pixels = [], 0
+    for _, block in blocks[: last + 1]:
+        if block.get("type") == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        elif block.get("type") == "image":
+            try:
+                size = _check_image(block.get("source"), "", 10**9)
+            except ApiError:
+                size = None
+            pixels += image_tokens(*size) if size else URL_IMAGE_TOKENS
+    # A system prompt's blocks are counted like one text, as `TokenCount.system` does.
+    tokens = text_tokens("".join(texts)) + pixels
+    marked = blocks[last][1]["cache_control"]
+    bare = [
+        [role, {k: v for k, v in b.items() if k != "cache_control"}]
+        for role, b in blocks[: last + 1]
+    ]
+    key = json.dumps(bare, sort_keys=True)
+    return tokens, str(marked.get("ttl", "5m")), key
 
 
 def _make_handler(fake: FakeAnthropic) -> type[BaseHTTPRequestHandler]:

@@ -55,8 +55,14 @@ def test_submit_then_collect(bsite, fake_api):
     records = [json.loads(line) for line in ledger_text.splitlines()]
     assert {r["mode"] for r in records} == {"batch"}
     for r in records:
-        usage = Usage(r["input_tokens"], r["output_tokens"])
-        assert r["cost_usd"] == pytest.approx(cost("claude-haiku-5-5", usage) / 2, rel=1e-6)
+        usage = Usage(
+            r["input_tokens"],
+            r["output_tokens"],
+            r["cache_creation_input_tokens"],
+            r["cache_read_input_tokens"],
+        )
+        # The ledger keeps 8 decimals.
+        assert r["cost_usd"] == pytest.approx(cost("claude-haiku-5-5", usage) / 2, abs=1e-8)
 
 
 def test_up_to_date_items_never_enter_a_batch(bsite, fake_api):

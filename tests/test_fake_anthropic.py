@@ -219,9 +219,10 @@ def test_invalid_images_are_400(
 
 def test_prompt_cache_usage(fake_api: FakeAnthropic) -> None:
     client = make_client()
+    MODEL = "claude-haiku-5-5"  # 512-token minimum; 4.5 Haiku needs 4,096
     long_system = "You write concise page summaries. " * 70  # ~600 tokens
     system_tokens = math.ceil(len(long_system) / 4)
-    assert system_tokens >= fake_api.min_cacheable_tokens
+    assert system_tokens >= fake_api.min_cacheable(MODEL)
     cached = [{"type": "text", "text": long_system, "cache_control": {"type": "ephemeral"}}]
     prompt = "Summarise page one"
 
@@ -244,6 +245,74 @@ def test_prompt_cache_usage(fake_api: FakeAnthropic) -> None:
         assert msg.usage.cache_creation_input_tokens == 0
         assert msg.usage.cache_read_input_tokens == 0
         assert msg.usage.input_tokens == math.ceil(len("Be brief.") / 4) + 1
+
+
+def _cached_call(client, model: str, system: str, ttl: str | None = None, text: str = "x"):
+    control: dict[str, Any] = {"type": "ephemeral"}
+    if ttl:
+        control["ttl"] = ttl
+    blocks = [{"type": "text", "text": system, "cache_control": control}]
+    return client.messages.create(
+        model=model, max_tokens=50, system=blocks, messages=user(text)
+    ).usage
+
+
+def test_prompt_cache_minimum_is_per_model(fake_api: FakeAnthropic) -> None:
+    client = make_client()
+    system = "Rules. " * 400  # 700 tokens: over Haiku 5.5's 512, under Haiku 4.5's 4,096
+    for _ in range(2):
+        u = _cached_call(client, "claude-haiku-4-5", system)
+        assert (u.cache_creation_input_tokens, u.cache_read_input_tokens) == (0, 0)
+        assert u.input_tokens == 700 + 1
+    first = _cached_call(client, "claude-haiku-5-5", system)
+    assert (first.cache_creation_input_tokens, first.cache_read_input_tokens) == (700, 0)
+    # The cache is per model: another model writes its own entry.
+    other = _cached_call(client, "claude-opus-5-5", system)
+    assert (other.cache_creation_input_tokens, other.cache_read_input_tokens) == (700, 0)
+
+
+def test_prompt_cache_expires_after_its_ttl_and_reads_refresh_it(fake_api: FakeAnthropic) -> None:
+    client = make_client()
+    model, system = "claude-haiku-5-5", "Rules. " * 400
+    assert _cached_call(client, model, system).cache_creation_input_tokens == 700
+    fake_api.advance(240)
+    assert _cached_call(client, model, system).cache_read_input_tokens == 700  # refreshed
+    fake_api.advance(240)  # 480 s after the write, 240 s after the read
+    assert _cached_call(client, model, system).cache_read_input_tokens == 700
+    fake_api.advance(301)
+    expired = _cached_call(client, model, system)
+    assert (expired.cache_creation_input_tokens, expired.cache_read_input_tokens) == (700, 0)
+
+    hour = "Hour rules. " * 300
+    written = _cached_call(client, model, hour, ttl="1h")
+    assert written.cache_creation is not None
+    assert written.cache_creation.ephemeral_1h_input_tokens == 900
+    assert written.cache_creation.ephemeral_5m_input_tokens == 0
+    fake_api.advance(3000)
+    assert _cached_call(client, model, hour, ttl="1h").cache_read_input_tokens == 900
+    fake_api.advance(3601)
+    assert _cached_call(client, model, hour, ttl="1h").cache_creation_input_tokens == 900
+
+
+def test_prompt_cache_prefix_ends_at_the_last_breakpoint(fake_api: FakeAnthropic) -> None:
+    # Blocks after the breakpoint vary freely; a breakpoint in the messages caches the
+    # system prompt and the marked message blocks together.
+    client = make_client()
+    model = "claude-haiku-5-5"
+    system = [{"type": "text", "text": "S" * 400}]
+    shared = {"type": "text", "text": "E" * 2000, "cache_control": {"type": "ephemeral"}}
+    usages = [
+        client.messages.create(
+            model=model,
+            max_tokens=50,
+            system=system,
+            messages=user([shared, {"type": "text", "text": f"item {n}"}]),
+        ).usage
+        for n in range(3)
+    ]
+    assert [u.cache_creation_input_tokens for u in usages] == [600, 0, 0]
+    assert [u.cache_read_input_tokens for u in usages] == [0, 600, 600]
+    assert {u.input_tokens for u in usages} == {2}  # "item n": the part after the breakpoint
 
 
 def test_count_tokens_matches_message_usage(fake_api: FakeAnthropic) -> None:

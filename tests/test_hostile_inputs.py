@@ -430,7 +430,15 @@ def test_malformed_ledger_line_is_named_and_skipped(site, bad, why):
         assert result.err == f".enrich/ledger.jsonl:2: malformed ledger line, skipped: {why}\n"
     total = json.loads(site.run("report", "--json").out)["total"]
     # The two good lines only: 2 x (100 + 20) tokens and 2 x $0.001.
-    assert total == {"requests": 2, "tokens": 240, "cost_usd": 0.002, "outputs": 2}
+    assert total == {
+        "requests": 2,
+        "tokens": 240,
+        "cost_usd": 0.002,
+        "outputs": 2,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "token_equivalents": 240,
+    }
 
 
 def test_a_ledger_that_is_not_a_file_is_one_line(site):

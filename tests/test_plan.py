@@ -219,6 +219,20 @@ def test_human_status_is_a_short_table(small):
     assert len(lines) < 15
 
 
+def test_status_says_whether_the_prompt_prefix_is_cacheable(small):
+    # Issue 17: a prefix under the model's minimum is silently paid in full every time.
+    text = small.run("status").out
+    line = next(x for x in text.splitlines() if x.startswith("Prompt prefix:"))
+    assert "cacheable on claude-haiku-5-5 (minimum 512)" in line and "NOT" not in line
+    text = small.run("status", "--model", "claude-haiku-4-5").out
+    line = next(x for x in text.splitlines() if x.startswith("Prompt prefix:"))
+    assert "NOT cacheable on claude-haiku-4-5" in line and "minimum 4,096" in line
+    data = small.status()["prompt_prefix"]
+    assert data["min_cacheable_tokens"] == 512
+    assert data["cacheable"] == {"page": True, "image": True}
+    assert data["estimated_tokens"]["page"] >= 512
+
+
 def test_json_schema_is_stable(small):
     data = small.status()
     assert data["schema"] == "pipeline.status/1"
@@ -228,6 +242,7 @@ def test_json_schema_is_stable(small):
         "docs_dir",
         "model",
         "prompt_versions",
+        "prompt_prefix",
         "totals",
         "items",
         "skipped_references",

@@ -38,12 +38,24 @@ def test_report_totals_per_run_and_impact_per_token(spent):
     assert data["total"]["tokens"] == tokens
     assert data["total"]["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in records))
     assert data["outputs_kept"] == 4  # p0's first summary was replaced: 5 made, 4 in use
-    assert data["kept_per_1000_tokens"] == pytest.approx(4 / tokens * 1000, rel=1e-3)
+    # Impact per token counts tokens as they are paid: a cache write 1.25, a read 0.1.
+    equivalents = sum(
+        r["input_tokens"]
+        + r["output_tokens"]
+        + 1.25 * r["cache_creation_input_tokens"]
+        + 0.1 * r["cache_read_input_tokens"]
+        for r in records
+    )
+    assert sum(r["cache_creation_input_tokens"] for r in records) > 0  # the prefix was cached
+    assert data["total"]["token_equivalents"] == round(equivalents)
+    assert data["kept_per_1000_tokens"] == pytest.approx(4 / equivalents * 1000, rel=1e-3)
     assert data["builds"] == 2
     # Regenerating all 4 pages on both builds would have cost ~8 requests' worth.
     assert data["regenerate_every_build"]["tokens"] == pytest.approx(8 * tokens / 5, rel=0.01)
     text = spent.run("report").out
-    assert "Impact per token" in text and "outputs kept per 1,000 tokens" in text
+    assert "Impact per token" in text and "outputs kept per 1,000 token-equivalents" in text
+    assert "cache w" in text and "cache r" in text
+    assert "Prompt prefix: pages" in text and "cacheable on claude-haiku-5-5" in text
 
 
 def test_report_builds_option(spent):

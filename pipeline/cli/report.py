@@ -12,6 +12,7 @@ import click
 
 from pipeline.cli.main import load_plan
 from pipeline.enrich import ledger
+from pipeline.enrich.prompts import prefix_estimates, prefix_line
 from pipeline.plan import Plan, State
 
 KEPT_STATES = (State.UP_TO_DATE, State.OUTDATED, State.EDITED, State.EDITED_REVIEW)
@@ -102,6 +103,7 @@ def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
                 "output_tokens": t.usage.output_tokens,
                 "cache_creation_input_tokens": t.usage.cache_creation_input_tokens,
                 "cache_read_input_tokens": t.usage.cache_read_input_tokens,
+                "token_equivalents": round(t.equivalents),
                 "cost_usd": round(t.cost_usd, 8),
                 "outputs": t.kept,
             }
@@ -110,11 +112,17 @@ def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
         "total": {
             "requests": total.requests,
             "tokens": total.tokens,
+            "token_equivalents": round(total.equivalents),
+            "cache_creation_input_tokens": total.usage.cache_creation_input_tokens,
+            "cache_read_input_tokens": total.usage.cache_read_input_tokens,
             "cost_usd": round(total.cost_usd, 8),
             "outputs": total.kept,
         },
         "outputs_kept": len(kept),
-        "kept_per_1000_tokens": round(len(kept) / total.tokens * 1000, 3) if total.tokens else None,
+        # Per 1,000 token-equivalents: a cache read is a tenth of a token, as it is paid.
+        "kept_per_1000_tokens": (
+            round(len(kept) / total.equivalents * 1000, 3) if total.equivalents else None
+        ),
         "builds": n_builds,
         "regenerate_every_build": {
             "tokens": round(naive_tokens),
@@ -222,13 +230,17 @@ def report_command(
         )
     t = data["total"]
     click.echo(
-        f"Total: {t['requests']} requests, {t['tokens']:,} tokens, ${t['cost_usd']:.4f}; "
-        f"{data['outputs_kept']} outputs in use now."
+        f"Total: {t['requests']} requests, {t['tokens']:,} tokens "
+        f"({t['token_equivalents']:,} token-equivalents: cache writes "
+        f"{t['cache_creation_input_tokens']:,}, reads {t['cache_read_input_tokens']:,}), "
+        f"${t['cost_usd']:.4f}; {data['outputs_kept']} outputs in use now."
     )
     if data["kept_per_1000_tokens"] is not None:
         click.echo(
-            f"Impact per token: {data['kept_per_1000_tokens']} outputs kept per 1,000 tokens."
+            f"Impact per token: {data['kept_per_1000_tokens']} outputs kept per 1,000 "
+            "token-equivalents."
         )
+    click.echo(prefix_line(plan.model, prefix_estimates(plan.model), "local estimate"))
     naive = data["regenerate_every_build"]
     ratio = naive["tokens"] / t["tokens"] if t["tokens"] else 0
     click.echo(

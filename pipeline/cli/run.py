@@ -13,9 +13,11 @@ from pipeline.cli.progress import Progress
 from pipeline.cli.status import display_path
 from pipeline.enrich import lock
 from pipeline.enrich.pricing import price_for
+from pipeline.enrich.prompts import prefix_estimates, prefix_line
 from pipeline.enrich.runner import (
     Options,
     build_work,
+    count_prefixes,
     count_tokens,
     print_dry_run,
     rehome,
@@ -83,7 +85,13 @@ def enrich_command(
         client = _client(site) if _has_key() else None
         works, prep_problems = build_work(plan, items, opts.model)
         report_problems(site, prep_problems)
-        print_dry_run(count_tokens(works, client), opts.model, client is not None)
+        works = count_tokens(works, client)
+        print_dry_run(works, opts.model, client is not None)
+        sizes = count_prefixes(works, client) if client is not None else {}
+        if sizes:
+            click.echo(prefix_line(opts.model, sizes, "count_tokens"))
+        else:
+            click.echo(prefix_line(opts.model, prefix_estimates(opts.model), "local estimate"))
         return 1 if problems or prep_problems else 0
 
     if batch:

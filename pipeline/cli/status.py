@@ -8,8 +8,13 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from pipeline.enrich.pricing import Usage, cost
-from pipeline.enrich.prompts import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
+from pipeline.enrich.pricing import Usage, cost, price_for
+from pipeline.enrich.prompts import (
+    IMAGE_PROMPT_VERSION,
+    PAGE_PROMPT_VERSION,
+    prefix_estimates,
+    prefix_line,
+)
 from pipeline.plan import STALE, Plan, State
 
 SCHEMA = "pipeline.status/1"
@@ -64,6 +69,7 @@ def to_json(plan: Plan) -> dict:
         "docs_dir": str(plan.site.docs_dir),
         "model": plan.model,
         "prompt_versions": {"page": PAGE_PROMPT_VERSION, "image": IMAGE_PROMPT_VERSION},
+        "prompt_prefix": _prefix_json(plan.model),
         "totals": {
             "pages": {s.value: counts["page"][s] for s in State},
             "images": {s.value: counts["image"][s] for s in State},
@@ -98,6 +104,17 @@ def to_json(plan: Plan) -> dict:
         ],
         "orphans": plan.orphans,
         "problems": [{"path": p.path, "line": p.line, "message": p.message} for p in plan.problems],
+    }
+
+
+def _prefix_json(model: str) -> dict:
+    sizes = prefix_estimates(model)
+    p = price_for(model)
+    minimum = p.min_cacheable_tokens if p else None
+    return {
+        "estimated_tokens": sizes,
+        "min_cacheable_tokens": minimum,
+        "cacheable": {k: (n >= minimum if minimum else None) for k, n in sizes.items()},
     }
 
 
@@ -145,6 +162,7 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
         extras.append(f"problems: {len(plan.problems)} (listed on stderr)")
     if extras:
         lines.append("; ".join(extras).capitalize() + ".")
+    lines.append(prefix_line(plan.model, prefix_estimates(plan.model), "local estimate"))
     shown = [i for i in plan.items if verbose or i.state not in (State.UP_TO_DATE, State.AUTHOR)]
     # The totals above are the answer on a big site; hundreds of item lines would bury them.
     hidden = 0 if verbose else max(0, len(shown) - MAX_ITEM_LINES)

@@ -63,10 +63,18 @@ def _retry_after_ms(headers) -> float | None:
         return float("inf") if "retry-after" in headers else None
 
 
+# The 5-minute TTL for direct runs and batches alike: a read refreshes it, so one write
+# serves a whole run whose requests of a kind come less than 5 minutes apart; the 1-hour
+# TTL costs 2x instead of 1.25x per write and pays only when they come further apart
+# (BENCHMARKS.md, "Prompt caching", works it out).
+CACHE_CONTROL = {"type": "ephemeral"}
+
+
 def system_blocks(system: str) -> list[dict]:
-    # Marked for caching: free when the prefix is under the model's minimum (it is then
-    # simply not cached), and a 90 % discount on every request after the first when not.
-    return [{"type": "text", "text": system, "cache_control": {"type": "ephemeral"}}]
+    # The system prompt (rules and worked examples) is the whole stable prefix of a kind,
+    # and its last block the breakpoint: everything item-specific comes after it, in the
+    # user turn. Under the model's minimum it is simply not cached (`status` says so).
+    return [{"type": "text", "text": system, "cache_control": dict(CACHE_CONTROL)}]
 
 
 def message_params(
@@ -85,11 +93,13 @@ def message_params(
 
 
 def _usage(u) -> Usage:
+    creation = getattr(u, "cache_creation", None)
     return Usage(
         input_tokens=u.input_tokens or 0,
         output_tokens=u.output_tokens or 0,
         cache_creation_input_tokens=getattr(u, "cache_creation_input_tokens", 0) or 0,
         cache_read_input_tokens=getattr(u, "cache_read_input_tokens", 0) or 0,
+        cache_creation_1h_input_tokens=getattr(creation, "ephemeral_1h_input_tokens", 0) or 0,
     )
 
 

@@ -30,6 +30,7 @@ TOKEN_FIELDS = (
     "output_tokens",
     "cache_creation_input_tokens",
     "cache_read_input_tokens",
+    "cache_creation_1h_input_tokens",
 )
 # Far above any one request (max output is a few hundred tokens, context under 10^7):
 # a bigger figure is damage, and would swamp or overflow every sum in `report`.
@@ -146,6 +147,7 @@ def usage_of(record: dict) -> Usage:
         int(record.get("output_tokens") or 0),
         int(record.get("cache_creation_input_tokens") or 0),
         int(record.get("cache_read_input_tokens") or 0),
+        int(record.get("cache_creation_1h_input_tokens") or 0),
     )
 
 
@@ -160,6 +162,12 @@ class Totals:
     @property
     def tokens(self) -> int:
         return self.usage.total
+
+    @property
+    def equivalents(self) -> float:
+        """Tokens as they are paid: output, plus input token-equivalents (fresh input,
+        1.25x 5-minute cache writes, 2x 1-hour writes, 0.1x cache reads)."""
+        return self.usage.output_tokens + self.usage.equivalents
 
     def add(self, r: dict) -> None:
         self.requests += 1

@@ -12,6 +12,14 @@ import math
 from dataclasses import dataclass
 
 PRICES_READ_ON = "2026-11-25"
+# Where `min_cacheable_tokens` comes from: the "cache limitations" table of the prompt
+# caching page (platform.claude.com/docs/en/build-with-claude/prompt-caching), read with
+# the prices. A shorter prefix is silently not cached; `status` says which case applies.
+MIN_CACHEABLE_SOURCE = "platform.claude.com/docs/en/build-with-claude/prompt-caching"
+# Multipliers of the input price (same page): 5-minute write, 1-hour write, read.
+CACHE_WRITE_5M = 1.25
+CACHE_WRITE_1H = 2.0
+CACHE_READ = 0.1
 
 # The default model (the cheapest current Haiku-class one) lives with the options.
 from pipeline.model import DEFAULT_MODEL  # noqa: E402, F401
@@ -57,6 +65,19 @@ class Usage:
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    # The part of cache_creation_input_tokens written with the 1-hour TTL (billed 2x).
+    cache_creation_1h_input_tokens: int = 0
+
+    @property
+    def equivalents(self) -> float:
+        """Input token-equivalents: what the input costs, in fresh input tokens."""
+        write_5m = self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens
+        return (
+            self.input_tokens
+            + CACHE_WRITE_5M * write_5m
+            + CACHE_WRITE_1H * self.cache_creation_1h_input_tokens
+            + CACHE_READ * self.cache_read_input_tokens
+        )
 
     @property
     def total(self) -> int:
@@ -73,6 +94,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
             self.cache_read_input_tokens + other.cache_read_input_tokens,
+            self.cache_creation_1h_input_tokens + other.cache_creation_1h_input_tokens,
         )
 
 
@@ -87,13 +109,21 @@ def cost(model: str, usage: Usage, *, batch: bool = False) -> float | None:
         write, read = p.cache_write / 2, p.cache_read / 2
     else:
         fresh_in, out, write, read = p.input, p.output, p.cache_write, p.cache_read
+    hour = usage.cache_creation_1h_input_tokens
     dollars = (
         usage.input_tokens * fresh_in
         + usage.output_tokens * out
-        + usage.cache_creation_input_tokens * write
+        + (usage.cache_creation_input_tokens - hour) * write
+        + hour * fresh_in * CACHE_WRITE_1H
         + usage.cache_read_input_tokens * read
     )
     return dollars / 1_000_000
+
+
+def prefix_cacheable(model: str, tokens: int) -> bool | None:
+    """Whether a prefix of `tokens` is cached on `model`; None when the model is unknown."""
+    p = price_for(model)
+    return None if p is None else tokens >= p.min_cacheable_tokens
 
 
 def estimate_text_tokens(text_or_chars: str | int, model: str) -> int:

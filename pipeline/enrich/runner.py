@@ -42,7 +42,9 @@ from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarErr
 from pipeline.fsutil import atomic_write
 from pipeline.plan import STALE, Item, Plan, State
 from pipeline.sidecars import Sidecar
+from pipeline.source import language
 from pipeline.source.discover import ImageFile, ImageRef, PageSource, split_page
+from pipeline.source.language import Language
 from pipeline.source.markdown import parse_page
 
 
@@ -140,15 +142,30 @@ def _today() -> str:
     return dt.datetime.now(dt.UTC).date().isoformat()
 
 
+def _page_text(plan: Plan, rel: str) -> tuple[dict, str]:
+    """(front matter, plain text) of one page, read now: what is sent is what is there."""
+    split = split_page(rel, (plan.site.docs_dir / rel).read_bytes())
+    if isinstance(split, Problem):
+        raise ItemError(split.path, split.message, split.line)
+    return split[0], parse_page(split[1]).plain_text
+
+
+def page_language(plan: Plan, rel: str) -> Language:
+    """The language a page is written in; for an image, that of the first page using it."""
+    try:
+        meta, plain = _page_text(plan, rel)
+    except (ItemError, OSError):
+        meta, plain = {}, ""
+    return language.resolve(meta, rel, plan.site.language, plain)
+
+
 def page_params(plan: Plan, item: Item, page: PageSource, model: str) -> Work:
     from pipeline.enrich.client import message_params
 
-    split = split_page(item.path, (plan.site.docs_dir / item.path).read_bytes())
-    if isinstance(split, Problem):
-        raise ItemError(split.path, split.message, split.line)
-    plain = parse_page(split[1]).plain_text
+    meta, plain = _page_text(plan, item.path)
+    lang = language.resolve(meta, item.path, plan.site.language, plain)
     plain, was_cut = cut_to_budget(plain, plan.site.options.page_token_budget, model)
-    user = page_user_text(page.title, item.path, page.headings, plain)
+    user = page_user_text(page.title, item.path, page.headings, plain, lang.line)
     params = message_params(
         model=model,
         system=PAGE_SYSTEM,
@@ -156,7 +173,8 @@ def page_params(plan: Plan, item: Item, page: PageSource, model: str) -> Work:
         schema=PAGE_SCHEMA,
         max_tokens=PAGE_MAX_OUTPUT,
     )
-    return Work(item, params, item.estimate, cut=was_cut, note="text cut" if was_cut else "")
+    note = f"{lang.code} from {lang.source}" + (", text cut" if was_cut else "")
+    return Work(item, params, item.estimate, cut=was_cut, note=note)
 
 
 def _best_ref(refs: list[ImageRef]) -> ImageRef | None:
@@ -164,7 +182,12 @@ def _best_ref(refs: list[ImageRef]) -> ImageRef | None:
 
 
 def image_params(
-    plan: Plan, item: Item, image: ImageFile, refs: list[ImageRef], model: str
+    plan: Plan,
+    item: Item,
+    image: ImageFile,
+    refs: list[ImageRef],
+    model: str,
+    lang: Language | None = None,
 ) -> Work:
     from pipeline.enrich.client import message_params
 
@@ -181,6 +204,7 @@ def image_params(
         page_title=titles.get(ref.page, "") if ref else "",
         heading=ref.heading if ref else "",
         context=ref.context if ref else "",
+        language=(lang or language.resolve({}, "", plan.site.language, "")).line,
         svg_text=image.svg_text,
     )
     content = [
@@ -217,6 +241,13 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
         for ref in page.refs:
             if ref.target:
                 refs_by_target.setdefault(ref.target, []).append(ref)
+    langs: dict[str, Language] = {}
+
+    def lang_of(page: str) -> Language:
+        if page not in langs:
+            langs[page] = page_language(plan, page)
+        return langs[page]
+
     works, problems = [], []
     for item in items:
         try:
@@ -225,7 +256,9 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
             else:
                 image = plan.discovery.images[item.path]
                 refs = [r for p in item.paths for r in refs_by_target.get(p, [])]
-                works.append(image_params(plan, item, image, refs, model))
+                # The first page that uses it (pages are sorted): one stable answer.
+                lang = lang_of(item.pages[0]) if item.pages else None
+                works.append(image_params(plan, item, image, refs, model, lang))
         except ItemError as e:
             problems.append(e.problem)
         except OSError as e:
@@ -370,6 +403,11 @@ def _record(
         "output_tokens": usage.output_tokens,
         "cache_creation_input_tokens": usage.cache_creation_input_tokens,
         "cache_read_input_tokens": usage.cache_read_input_tokens,
+        **(
+            {"cache_creation_1h_input_tokens": usage.cache_creation_1h_input_tokens}
+            if usage.cache_creation_1h_input_tokens
+            else {}
+        ),
         "cost_usd": round(dollars or 0.0, 8),
         "duration_ms": round((time.monotonic() - started) * 1000) if started else 0,
     }
@@ -438,6 +476,17 @@ def _reserve(work: Work, model: str) -> tuple[int, float]:
     return work.estimate + out_tokens, cost(model, usage) or 0.0
 
 
+def _next_startable(pending: deque, warm: set[str], warming: set[str]) -> int | None:
+    """Index of the next work to start: the first of each kind goes alone (it writes the
+    kind's cached prefix), the rest of that kind only once it has finished, so they read
+    the cache instead of all writing it. Other kinds go on meanwhile."""
+    for n, work in enumerate(pending):
+        kind = work.item.kind
+        if kind in warm or kind not in warming:
+            return n
+    return None
+
+
 def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summary:
     model = opts.model
     run_id = ledger.new_run_id()
@@ -448,11 +497,16 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
     reserved_dollars = 0.0
     stop = False
     fatal: Fatal | None = None
+    warm: set[str] = set()
+    warming: set[str] = set()
     with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
         try:
             while pending or inflight:
                 while pending and not stop and len(inflight) < opts.concurrency:
-                    work = pending[0]
+                    n = _next_startable(pending, warm, warming)
+                    if n is None:
+                        break
+                    work = pending[n]
                     tokens, dollars = _reserve(work, model)
                     spent_tokens = summary.usage.total + reserved_tokens + tokens
                     spent_dollars = summary.dollars + reserved_dollars + dollars
@@ -461,7 +515,9 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
                     ):
                         stop = True
                         break
-                    pending.popleft()
+                    del pending[n]
+                    if work.item.kind not in warm:
+                        warming.add(work.item.kind)
                     future = pool.submit(run_one, client, work, model, run_id)
                     inflight[future] = (work, tokens, dollars)
                     reserved_tokens += tokens
@@ -473,6 +529,8 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
                     work, tokens, dollars = inflight.pop(future)
                     reserved_tokens -= tokens
                     reserved_dollars -= dollars
+                    # Written or not (a failure), the rest of the kind may go now.
+                    warm.add(work.item.kind)
                     outcome = future.result()  # Fatal (a bad key) propagates from here
                     problem = store_outcome(plan, outcome)
                     summary.add(outcome, problem)
@@ -507,6 +565,23 @@ def count_tokens(works: list[Work], client) -> list[Work]:
         except RequestFailed:
             counted.append(work)
     return counted
+
+
+def count_prefixes(works: list[Work], client) -> dict[str, int]:
+    """Each kind's prefix by count_tokens: one request of the kind counted with and
+    without its system prompt (free; the difference is the cached part)."""
+    sizes: dict[str, int] = {}
+    for work in works:
+        kind = work.item.kind
+        if kind in sizes:
+            continue
+        try:
+            bare = client.count_tokens({**work.params, "system": []})
+            full = work.estimate if work.counted else client.count_tokens(work.params)
+        except RequestFailed:
+            continue
+        sizes[kind] = full - bare
+    return sizes
 
 
 def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:

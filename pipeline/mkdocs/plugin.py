@@ -159,7 +159,6 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             return None
         return as_datetime(page.meta.get("date"))
 
-
     def _check_sidecars(self, site: Site, plan) -> None:
         """A corrupt sidecar is skipped, so its page or image goes without its text: a
         warning (so `--strict` fails), naming the file and line as `status` does."""

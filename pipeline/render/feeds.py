@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-from .validate import clean
+from pipeline.text import clean
 
 ATOM = "http://www.w3.org/2005/Atom"
 

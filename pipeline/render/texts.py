@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass
 
 from pipeline.model import ABSTRACT_MAX, SUMMARY_MAX
-from pipeline.text import clean, fit
 from pipeline.plan import Plan
+from pipeline.text import clean, fit
 
 # A tag or comment, as MkDocs strips them from a heading: `<` starts one only when a
 # letter, `/` or `!` follows, so "5 < 6" stays text.
