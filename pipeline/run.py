@@ -12,6 +12,7 @@ from . import lock
 from .cli import load_plan, report_problems
 from .enrich import Options, build_work, count_tokens, print_dry_run, rehome, run, select
 from .errors import NO_KEY, Fatal, Problem
+from .fsutil import sweep_temp_files
 from .plan import Plan
 from .pricing import price_for
 from .progress import Progress
@@ -64,7 +65,10 @@ def enrich_command(
         from .batch import pending_keys
 
         # Already paid for in a submitted batch: the next --batch run collects them.
-        waiting = pending_keys(site.state_dir)
+        bad_file: list[Problem] = []
+        waiting = pending_keys(site.state_dir, bad_file)
+        report_problems(site, bad_file)
+        problems += bad_file
         if waiting:
             kept = [i for i in items if (i.kind, i.path, i.fingerprint) not in waiting]
             if len(kept) < len(items):
@@ -87,6 +91,7 @@ def enrich_command(
         raise Fatal(_no_key_message(len(items)), exit_code=2)
 
     with lock.held(site.state_dir):
+        sweep_temp_files(site.docs_dir, site.state_dir)  # left by a killed run
         summary = None
         if items:
             client = _client(site)
@@ -100,9 +105,12 @@ def enrich_command(
                 progress.close()
             report_problems(site, summary.failed)
             problems += summary.failed
-        moved = rehome(plan)
+        rehome_problems: list[Problem] = []
+        moved = rehome(plan, rehome_problems)
         for old, new in moved:
             click.echo(f"re-homed {display_path(site, old)} -> {display_path(site, new)}")
+        report_problems(site, rehome_problems)
+        problems += rehome_problems
         if write_back:
             from .writeback import write_back as do_write_back
 
