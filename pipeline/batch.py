@@ -257,7 +257,7 @@ def batch_command(
     commit: bool,
     problems: list[Problem],
 ) -> int:
-    from .run import _client, _has_key, _no_key_message
+    from .run import _client, _has_key, _no_key_message, check_ledger
 
     site = plan.site
     bad_file: list[Problem] = []
@@ -274,6 +274,7 @@ def batch_command(
     result = BatchRun()
     with lock.held(site.state_dir):
         sweep_temp_files(site.docs_dir, site.state_dir)
+        check_ledger(site)
         pending = _collect_ended(plan, client, pending, run_id, result, wait=wait)
         in_flight = {(e["kind"], e["path"], e["fingerprint"]) for b in pending for e in b["items"]}
         done = {(i.kind, i.path) for i in result.summary.done}

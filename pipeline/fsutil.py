@@ -157,8 +157,39 @@ def append_line(path: Path, line: str) -> None:
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     data = (line.rstrip("\n") + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = _open_append(path)
     try:
         os.write(fd, data)
     finally:
         os.close(fd)
+
+
+def _open_append(path: Path) -> int:
+    # O_NOFOLLOW: a committed symlink in its place would append to any file it names;
+    # O_NONBLOCK: a FIFO there fails at once instead of waiting for a reader.
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o644)
+    except OSError as e:
+        if os.path.islink(path):
+            raise UnsafePath("is a symlink: not appended to") from None
+        raise UnsafePath(f"cannot append ({e.strerror})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UnsafePath("not a regular file: not appended to")
+    return fd
+
+
+def check_appendable(path: Path) -> None:
+    """UnsafePath unless `path` is absent or a regular file append_line can extend: checked
+    before a run spends anything, so every paid request can reach the ledger."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafePath(
+            "is a symlink: not appended to"
+            if stat.S_ISLNK(st.st_mode)
+            else f"not a regular file ({_kind(st.st_mode)}): not appended to"
+        )

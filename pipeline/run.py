@@ -8,11 +8,11 @@ import sys
 
 import click
 
-from . import lock
+from . import ledger, lock
 from .cli import load_plan, report_problems
 from .enrich import Options, build_work, count_tokens, print_dry_run, rehome, run, select
 from .errors import NO_KEY, Fatal, Problem
-from .fsutil import sweep_temp_files
+from .fsutil import check_appendable, sweep_temp_files
 from .plan import Plan
 from .pricing import price_for
 from .progress import Progress
@@ -92,6 +92,7 @@ def enrich_command(
 
     with lock.held(site.state_dir):
         sweep_temp_files(site.docs_dir, site.state_dir)  # left by a killed run
+        check_ledger(site)
         summary = None
         if items:
             client = _client(site)
@@ -126,6 +127,15 @@ def enrich_command(
 
         commit_results(site, summary)
     return 1 if problems else 0
+
+
+def check_ledger(site) -> None:
+    """Before anything is spent: the ledger must take every request's line."""
+    path = ledger.path_for(site.state_dir)
+    try:
+        check_appendable(path)
+    except OSError as e:
+        raise Fatal(f"{os.path.relpath(path)}: {e}; nothing was sent") from None
 
 
 def _client(site):

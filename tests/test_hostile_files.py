@@ -378,3 +378,29 @@ def test_image_sidecar_cases_share_the_page_rules(site, tmp_path, fake_api):
     assert_one_line(result, "content/img/a.png.enrich.yml:", "FIFO")
     assert (site.docs / "page.md.enrich.yml").is_file()
     assert guard.unchanged()
+
+
+# --- other committed state in .enrich ---------------------------------------------------------
+
+
+def test_ledger_symlink_out_of_the_state_folder_stops_before_spending(
+    site, outside, tmp_path, fake_api
+):
+    (outside / "notes.txt").write_text("someone's file\n")
+    (site.root / ".enrich").mkdir()
+    os.symlink(outside / "notes.txt", site.root / ".enrich" / "ledger.jsonl")
+    site.write("good.md", GOOD)
+    guard = Guard(site, tmp_path)
+    result = cli(site, "enrich")
+    assert_one_line(result, "error: .enrich/ledger.jsonl:", "symlink")
+    assert fake_api.calls("/v1/messages") == 0  # refused before anything was paid for
+    assert guard.unchanged()
+
+
+def test_lock_that_is_a_fifo_does_not_hang_the_run(site, fake_api):
+    (site.root / ".enrich").mkdir()
+    os.mkfifo(site.root / ".enrich" / "lock")
+    site.write("good.md", GOOD)
+    result = cli(site, "enrich")
+    assert result.code == 0, result.err  # a torn lock: taken over
+    assert (site.docs / "good.md.enrich.yml").is_file()
