@@ -12,16 +12,21 @@ difference marks the sidecar edited, after which it is never overwritten.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import yaml
 
 from pipeline.errors import SidecarError
-from pipeline.fsutil import atomic_write
+from pipeline.fsutil import atomic_write, read_regular
 from pipeline.source.fingerprint import text_hash
 
 SUFFIX = ".enrich.yml"
+
+# A sidecar holds at most ~600 characters of text and a few short fields (well under
+# 2 KiB); 64 KiB leaves room for any hand edit while a committed multi-megabyte file (or
+# /dev/zero behind a symlink) is refused before it is read into memory, parsed or cached.
+MAX_BYTES = 64 * 1024
 
 SOURCES = ("generated", "author", "edited")
 
@@ -66,7 +71,6 @@ class Sidecar:
     input_tokens: int = 0
     output_tokens: int = 0
     date: str | None = None
-    extra: dict = field(default_factory=dict, compare=False)  # unknown keys, kept on rewrite
 
     @property
     def text_hash(self) -> str:
@@ -113,14 +117,17 @@ def dumps(sc: Sidecar, name: str) -> str:
         out.append(_dump_scalar("output_tokens", sc.output_tokens))
     if sc.date:
         out.append(_dump_scalar("date", sc.date))
-    for key in sorted(sc.extra):
-        out.append(_dump_scalar(key, sc.extra[key]))
     return "".join(out)
 
 
 def loads(text: str, rel: str, kind: str) -> Sidecar:
-    """Parse a sidecar; any problem is a SidecarError naming the file and line."""
+    """Parse a sidecar; any problem is a SidecarError naming the file and line.
+
+    Unknown keys are ignored (a newer version may add some) and never kept: nothing
+    from them reaches the scan cache or a rewritten sidecar.
+    """
     try:
+        _refuse_aliases(text, rel)
         data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
@@ -128,6 +135,8 @@ def loads(text: str, rel: str, kind: str) -> Sidecar:
         raise SidecarError(
             rel, f"corrupt sidecar: {what}", mark.line + 1 if mark else None
         ) from None
+    except RecursionError:
+        raise SidecarError(rel, "corrupt sidecar: nested too deeply") from None
     if not isinstance(data, dict):
         raise SidecarError(rel, "corrupt sidecar: expected a mapping of keys to values", 1)
     fields = PAGE_FIELDS if kind == "page" else IMAGE_FIELDS
@@ -164,10 +173,20 @@ def loads(text: str, rel: str, kind: str) -> Sidecar:
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise SidecarError(rel, f"{key} must be a whole number", _line(text, key))
         values[key] = value
-    known = {*fields, "source", "fingerprint", "model", "prompt", "generated", "date"}
-    known |= {"input_tokens", "output_tokens"}
-    values["extra"] = {k: v for k, v in data.items() if k not in known}
     return Sidecar(**values)
+
+
+def _refuse_aliases(text: str, rel: str) -> None:
+    """Anchors and aliases have no use in a sidecar, and a few hundred bytes of nested
+    aliases expand to gigabytes once loaded (or written to the cache as JSON)."""
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            mark = getattr(event, "start_mark", None)
+            raise SidecarError(
+                rel,
+                "corrupt sidecar: YAML anchors and aliases (&, *) are not allowed",
+                mark.line + 1 if mark else None,
+            )
 
 
 def _line(text: str, key: str) -> int | None:
@@ -179,9 +198,9 @@ def _line(text: str, key: str) -> int | None:
 
 def read(docs_dir: Path, rel: str) -> Sidecar:
     try:
-        raw = (docs_dir / rel).read_bytes()
+        raw = read_regular(docs_dir / rel, MAX_BYTES, root=docs_dir)
     except OSError as e:
-        raise SidecarError(rel, f"cannot read sidecar ({e.strerror})") from None
+        raise SidecarError(rel, f"cannot read sidecar: {e.strerror or e}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -192,7 +211,7 @@ def read(docs_dir: Path, rel: str) -> Sidecar:
 def write(docs_dir: Path, rel: str, sc: Sidecar) -> bool:
     """Atomically write a sidecar; False when the file already holds these exact bytes."""
     name = Path(source_of(rel)).name
-    return atomic_write(docs_dir / rel, dumps(sc, name).encode("utf-8"))
+    return atomic_write(docs_dir / rel, dumps(sc, name).encode("utf-8"), root=docs_dir)
 
 
 def load_all(docs_dir: Path, rels: list[str]) -> tuple[dict[str, Sidecar], list[SidecarError]]:

@@ -11,7 +11,7 @@ import click
 from pipeline.cli.main import load_plan, report_problems
 from pipeline.cli.progress import Progress
 from pipeline.cli.status import display_path
-from pipeline.enrich import lock
+from pipeline.enrich import ledger, lock
 from pipeline.enrich.pricing import price_for
 from pipeline.enrich.prompts import prefix_estimates, prefix_line
 from pipeline.enrich.runner import (
@@ -25,6 +25,7 @@ from pipeline.enrich.runner import (
     select,
 )
 from pipeline.errors import NO_KEY, Fatal, Problem
+from pipeline.fsutil import check_appendable, sweep_temp_files
 from pipeline.plan import Plan
 
 
@@ -74,7 +75,10 @@ def enrich_command(
         from pipeline.enrich.batch import pending_keys
 
         # Already paid for in a submitted batch: the next --batch run collects them.
-        waiting = pending_keys(site.state_dir)
+        bad_file: list[Problem] = []
+        waiting = pending_keys(site.state_dir, bad_file)
+        report_problems(site, bad_file)
+        problems += bad_file
         if waiting:
             kept = [i for i in items if (i.kind, i.path, i.fingerprint) not in waiting]
             if len(kept) < len(items):
@@ -103,6 +107,8 @@ def enrich_command(
         raise Fatal(_no_key_message(len(items)), exit_code=2)
 
     with lock.held(site.state_dir):
+        sweep_temp_files(site.docs_dir, site.state_dir)  # left by a killed run
+        check_ledger(site)
         summary = None
         if items:
             client = _client(site)
@@ -116,9 +122,12 @@ def enrich_command(
                 progress.close()
             report_problems(site, summary.failed)
             problems += summary.failed
-        moved = rehome(plan)
+        rehome_problems: list[Problem] = []
+        moved = rehome(plan, rehome_problems)
         for old, new in moved:
             click.echo(f"re-homed {display_path(site, old)} -> {display_path(site, new)}")
+        report_problems(site, rehome_problems)
+        problems += rehome_problems
         if write_back:
             from pipeline.render.writeback import write_back as do_write_back
 
@@ -134,6 +143,15 @@ def enrich_command(
 
         commit_results(site, summary)
     return 1 if problems else 0
+
+
+def check_ledger(site) -> None:
+    """Before anything is spent: the ledger must take every request's line."""
+    path = ledger.path_for(site.state_dir)
+    try:
+        check_appendable(path)
+    except OSError as e:
+        raise Fatal(f"{os.path.relpath(path)}: {e}; nothing was sent") from None
 
 
 def _client(site):

@@ -13,6 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import posixpath
+import re
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import click
 
+from pipeline import sidecars as store
 from pipeline.cli.main import report_problems
 from pipeline.enrich import ledger, lock
 from pipeline.enrich.pricing import cost
@@ -36,7 +40,7 @@ from pipeline.enrich.runner import (
     store_outcome,
 )
 from pipeline.errors import Fatal, Problem
-from pipeline.fsutil import atomic_write
+from pipeline.fsutil import atomic_write, read_regular, sweep_temp_files
 from pipeline.plan import Item, Plan, State
 
 FILE = "batches.json"
@@ -50,14 +54,83 @@ def custom_id(item: Item) -> str:
     return f"{item.kind[0]}-{digest[:40]}"
 
 
-def load(state_dir: Path) -> list[dict]:
+# Room for ~200,000 pending items (about 300 bytes each); a file larger than this, or one
+# that is not a regular file (a FIFO, /dev/zero behind a symlink), is not one we wrote.
+MAX_FILE_BYTES = 64 * 1024 * 1024
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")  # goes into a URL path: no / or ..
+
+
+def load(state_dir: Path, problems: list[Problem] | None = None) -> list[dict]:
+    """The pending batches. A file we cannot have written (not JSON, the wrong shape, a
+    path that is not an item's) is set aside as `batches.json.bad-<time>`, reported in
+    `problems`, and treated as empty: its items are stale again, so they are re-sent."""
+    path = state_dir / FILE
     try:
-        data = json.loads((state_dir / FILE).read_text(encoding="utf-8"))
+        batches = _valid(json.loads(read_regular(path, MAX_FILE_BYTES, root=state_dir)))
     except FileNotFoundError:
         return []
     except (OSError, ValueError) as e:
-        raise Fatal(f"{state_dir / FILE}: corrupt batch file ({e})") from None
-    return list(data.get("batches", []))
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        problem = _set_aside(path, why)
+        if problems is None:
+            raise Fatal(str(problem)) from None
+        problems.append(problem)
+        return []
+    return batches
+
+
+def _valid(data) -> list[dict]:
+    """Every field this module reads back, checked; ValueError says what is wrong."""
+    if not isinstance(data, dict) or not isinstance(data.get("batches"), list):
+        raise ValueError("expected an object with a list of batches")
+    for batch in data["batches"]:
+        if not isinstance(batch, dict) or not isinstance(batch.get("items"), list):
+            raise ValueError("a batch without a list of items")
+        if not (isinstance(batch.get("id"), str) and _ID.match(batch["id"])):
+            raise ValueError(f"bad batch id {str(batch.get('id'))[:60]!r}")
+        if not isinstance(batch.get("model"), str):
+            raise ValueError(f"batch {batch['id']}: model is not text")
+        for entry in batch["items"]:
+            _check_entry(entry)
+    return data["batches"]
+
+
+def _check_entry(entry) -> None:
+    if not isinstance(entry, dict):
+        raise ValueError("an item that is not an object")
+    for key in ("custom_id", "path", "fingerprint"):
+        if not isinstance(entry.get(key), str):
+            raise ValueError(f"an item without {key}")
+    if entry.get("kind") not in ("page", "image"):
+        raise ValueError(f"item {entry['path'][:80]!r}: kind {str(entry.get('kind'))[:20]!r}")
+    rel = entry["path"]
+    if not _docs_relative(rel):
+        raise ValueError(f"item path {rel[:80]!r} is not a path inside docs_dir")
+    # `home` is written for people reading the file; it is recomputed, never trusted.
+    if entry.get("home", store.sidecar_path(rel)) != store.sidecar_path(rel):
+        raise ValueError(f"item {rel[:80]!r}: home {str(entry['home'])[:80]!r} is not its sidecar")
+
+
+def _docs_relative(rel: str) -> bool:
+    """A normalized relative posix path that stays inside its root."""
+    if not rel or posixpath.isabs(rel) or "\\" in rel or posixpath.normpath(rel) != rel:
+        return False
+    return rel != ".." and not rel.startswith("../")
+
+
+def _set_aside(path: Path, why: str) -> Problem:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    aside = path.with_name(f"{path.name}.bad-{stamp}")
+    try:
+        os.replace(path, aside)  # atomic: a second run sees either the file or nothing
+    except FileNotFoundError:
+        pass  # another run set it aside first
+    except OSError as e:
+        return Problem(str(path), f"corrupt batch file ({why}); cannot set it aside: {e.strerror}")
+    return Problem(
+        str(path),
+        f"corrupt batch file ({why}); set aside as {aside.name}, its items are sent again",
+    )
 
 
 def save(state_dir: Path, batches: list[dict]) -> None:
@@ -106,12 +179,13 @@ def collect(plan: Plan, client, batch: dict, run_id: str, result: BatchRun) -> N
         item = current.get((entry["kind"], entry["path"]))
         when = time.monotonic()
         # The item as it was when submitted: its fingerprint is what the text describes.
+        # Its home is the plan's (a path read back from a file is never written to).
         recorded = Item(
             entry["kind"],
             entry["path"],
             State.NEW,
             fingerprint=entry["fingerprint"],
-            home=entry["home"],
+            home=item.home if item else store.sidecar_path(entry["path"]),
         )
         log = partial(
             _record,
@@ -167,9 +241,12 @@ def _finish(plan: Plan, out: Outcome, result: BatchRun) -> None:
     result.summary.add(out, store_outcome(plan, out, meanwhile="while the batch ran"))
 
 
-def pending_keys(state_dir: Path) -> set[tuple[str, str, str]]:
+def pending_keys(
+    state_dir: Path, problems: list[Problem] | None = None
+) -> set[tuple[str, str, str]]:
     """(kind, path, fingerprint) of every item waiting in a submitted batch."""
-    return {(e["kind"], e["path"], e["fingerprint"]) for b in load(state_dir) for e in b["items"]}
+    batches = load(state_dir, problems)
+    return {(e["kind"], e["path"], e["fingerprint"]) for b in batches for e in b["items"]}
 
 
 def batch_command(
@@ -181,10 +258,13 @@ def batch_command(
     commit: bool,
     problems: list[Problem],
 ) -> int:
-    from pipeline.cli.run import _client, _has_key, _no_key_message
+    from pipeline.cli.run import _client, _has_key, _no_key_message, check_ledger
 
     site = plan.site
-    pending = load(site.state_dir)
+    bad_file: list[Problem] = []
+    pending = load(site.state_dir, bad_file)
+    report_problems(site, bad_file)
+    problems += bad_file
     if not (items or pending):
         click.echo("Nothing to enrich: 0 tokens spent.")
         return 1 if problems else 0
@@ -194,6 +274,8 @@ def batch_command(
     run_id = ledger.new_run_id()
     result = BatchRun()
     with lock.held(site.state_dir):
+        sweep_temp_files(site.docs_dir, site.state_dir)
+        check_ledger(site)
         pending = _collect_ended(plan, client, pending, run_id, result, wait=wait)
         in_flight = {(e["kind"], e["path"], e["fingerprint"]) for b in pending for e in b["items"]}
         done = {(i.kind, i.path) for i in result.summary.done}

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from pipeline.errors import LockHeld
+from pipeline.fsutil import read_regular
 
 STALE_AFTER = 6 * 3600  # longer than any run we make; batches are collected, not awaited
 
@@ -48,7 +49,8 @@ def held(state_dir: Path) -> Iterator[Path]:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             try:
-                info = json.loads(path.read_text() or "{}")
+                # Bounded and non-blocking: a FIFO or /dev/zero here is a torn lock.
+                info = json.loads(read_regular(path, 64 * 1024) or b"{}")
             except (OSError, ValueError):
                 info = {}
             if info and not _stale(info):

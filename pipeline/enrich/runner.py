@@ -39,7 +39,7 @@ from pipeline.enrich.prompts import (
 )
 from pipeline.enrich.replies import Invalid, image_reply, page_reply
 from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
-from pipeline.fsutil import atomic_write
+from pipeline.fsutil import UnsafePath, atomic_write, inside, read_regular
 from pipeline.plan import STALE, Item, Plan, State
 from pipeline.sidecars import Sidecar
 from pipeline.source import language
@@ -439,13 +439,17 @@ def store_outcome(
     if current is not None and current.human:
         # Never chosen as work, so a person edited it while the request was in flight.
         return Problem(item.home, f"edited by a person {meanwhile}: kept, result dropped")
-    store.write(plan.site.docs_dir, item.home, outcome.sidecar)
+    try:
+        store.write(plan.site.docs_dir, item.home, outcome.sidecar)
+    except OSError as e:  # a read-only folder, a folder in its place, a link out of docs_dir
+        return Problem(item.home, f"cannot write sidecar: {e.strerror or e}; item stays stale")
     return None
 
 
-def rehome(plan: Plan) -> list[tuple[str, str]]:
+def rehome(plan: Plan, problems: list[Problem] | None = None) -> list[tuple[str, str]]:
     """Move (or copy, when its source still exists) a sidecar found by fingerprint to
-    the item's home, so each source keeps its own text beside it. Costs nothing."""
+    the item's home, so each source keeps its own text beside it. Costs nothing.
+    A move that fails is added to `problems` and the rest go on."""
     moved = []
     docs = plan.site.docs_dir
     for item in plan.items:
@@ -457,13 +461,24 @@ def rehome(plan: Plan) -> list[tuple[str, str]]:
             continue  # another copy of the same image bytes: already beside a source
         if (docs / item.home).exists():
             continue
-        if store.source_of(item.sidecar) in plan.discovery.files:
-            # The text's first source is still there: copy, so each keeps its own.
-            atomic_write(docs / item.home, (docs / item.sidecar).read_bytes())
-        else:
-            os.replace(docs / item.sidecar, docs / item.home)
+        try:
+            _move_sidecar(plan, docs, item.sidecar, item.home)
+        except OSError as e:
+            if problems is not None:
+                problems.append(Problem(item.home, f"cannot re-home: {e.strerror or e}"))
+            continue
         moved.append((item.sidecar, item.home))
     return moved
+
+
+def _move_sidecar(plan: Plan, docs: Path, old: str, new: str) -> None:
+    if store.source_of(old) in plan.discovery.files:
+        # The text's first source is still there: copy, so each keeps its own.
+        atomic_write(docs / new, read_regular(docs / old, store.MAX_BYTES, docs), root=docs)
+    elif not inside(docs / new, docs):
+        raise UnsafePath("leads outside docs_dir through a symlink: not moved")
+    else:
+        os.replace(docs / old, docs / new)
 
 
 # --- the run -----------------------------------------------------------------------------------

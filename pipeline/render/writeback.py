@@ -58,7 +58,12 @@ def write_back(plan: Plan) -> tuple[list[str], list[Problem]]:
         problems += missed
         if edits:
             new = splice(text, edits)
-            atomic_write(path, (b"\xef\xbb\xbf" if bom else b"") + new.encode("utf-8"))
+            data = (b"\xef\xbb\xbf" if bom else b"") + new.encode("utf-8")
+            try:
+                atomic_write(path, data, root=plan.site.docs_dir)
+            except OSError as e:  # a read-only folder, a link out of docs_dir
+                problems.append(Problem(page.path, f"write-back: cannot write: {e.strerror or e}"))
+                continue
             changed.append(page.path)
     return changed, problems
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.fsutil import atomic_write
+from pipeline.fsutil import atomic_write, read_regular
 
 # Bump when what `discover` stores per file changes shape or meaning.
 FORMAT = f"scan-7/{__version__}"
@@ -27,7 +27,8 @@ class ScanCache:
         if path is None:
             return
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            # A regular file only: a FIFO or /dev/zero planted here must not hang or fill memory.
+            data = json.loads(read_regular(path).decode("utf-8"))
             if data.get("format") == FORMAT:
                 self._old = data.get("entries", {})
         except (OSError, ValueError, AttributeError):

@@ -26,6 +26,7 @@ import yaml
 from PIL import Image, UnidentifiedImageError
 
 from pipeline.errors import Problem, SidecarError
+from pipeline.fsutil import UnsafePath, read_regular
 from pipeline.model import Site
 from pipeline.sidecars import (
     MARKDOWN_EXTENSIONS,
@@ -36,6 +37,7 @@ from pipeline.sidecars import (
     source_of,
     to_dict,
 )
+from pipeline.sidecars import MAX_BYTES as MAX_SIDECAR_BYTES
 from pipeline.sidecars import kind_of as _kind_of
 from pipeline.source.cache import ScanCache
 from pipeline.source.fingerprint import (
@@ -121,6 +123,10 @@ def walk(site: Site, problems: list[Problem]) -> Iterator[tuple[str, os.stat_res
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
+                    if entry.name.endswith(SUFFIX):
+                        # Where a sidecar goes: its item cannot be stored, so it is skipped.
+                        problems.append(Problem(rel, "not a regular file (a folder): skipped"))
+                        continue
                     real = os.path.realpath(entry.path)
                     if real in seen or _is_ancestor(real, here):
                         problems.append(Problem(rel, "symlink loop: folder already visited"))
@@ -418,6 +424,9 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
     stats: dict[str, os.stat_result] = {}
     for rel, st in walk(site, found.problems):
         stats[rel] = st
+    for problem in found.problems:
+        if problem.path.endswith(SUFFIX):  # a folder, a broken link: its item is skipped
+            found.failed[problem.path] = problem
     found.files = frozenset(stats)
     resolver = Resolver(site, found.files)
 
@@ -481,11 +490,17 @@ def read_sidecar(rel: str, data: bytes) -> dict | Problem:
 PARALLEL_MIN = 200
 
 
-def _read_one(job: tuple[str, str, Path]) -> dict:
+# Only sidecars are capped (see store.MAX_BYTES); pages and images may be large.
+_LIMITS = {"read_sidecar": MAX_SIDECAR_BYTES}
+
+
+def _read_one(job: tuple[str, str, Path, Path]) -> dict:
     """Read and parse one file; module-level so worker processes can run it."""
-    reader_name, rel, path = job
+    reader_name, rel, path, docs_dir = job
     try:
-        data = path.read_bytes()
+        data = read_regular(path, _LIMITS.get(reader_name), root=docs_dir)
+    except UnsafePath as e:
+        return {"problem": [f"{e}: skipped", None]}
     except OSError as e:
         return {"problem": [f"cannot read ({e.strerror})", None]}
     result = _READERS[reader_name](rel, data)
@@ -501,7 +516,7 @@ def _read_all(cache, kind, site, rels, stats, reader, found, parallel) -> dict[s
             misses.append(rel)
         else:
             results[rel] = hit
-    jobs = [(reader.__name__, rel, site.docs_dir / rel) for rel in misses]
+    jobs = [(reader.__name__, rel, site.docs_dir / rel, site.docs_dir) for rel in misses]
     workers = min(os.cpu_count() or 1, 8)
     if parallel and workers > 1 and len(jobs) >= PARALLEL_MIN:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
