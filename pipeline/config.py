@@ -70,6 +70,9 @@ class EnrichConfig(base.Config):
     feed = c.Type(bool, default=True)
     feed_path = c.Type(str, default="feed.xml")
     llms_txt = c.Type(bool, default=True)
+    # One llms.txt per top-level nav section too (big sites), and llms-full.txt.
+    llms_txt_sections = c.Type(bool, default=False)
+    llms_full_txt = c.Type(bool, default=False)
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -190,9 +191,11 @@ def test_feed_carries_abstracts_and_llms_txt_lists_summaries(blog_site):
     assert entries["A long post"] == "LONGPOST abstract."
     assert entries["Short post"]  # a generated abstract for the short post too
     llms = (out / "llms.txt").read_text()
-    assert llms.startswith('# Test & "Co"'.replace("&", "&amp;").replace('"', '"'))
-    assert "- [Home](https://example.org/sub/): HOME summary." in llms
-    assert "- [About](https://example.org/sub/about/): The author's own words." in llms
+    # Plain text: markdown needs no entity for & or ".
+    assert llms.startswith('# Test & "Co"\n')
+    # Links go to the markdown copies; the note is the abstract, the author's words first.
+    assert "- [Home](https://example.org/sub/index.md): HOME abstract." in llms
+    assert "- [About](https://example.org/sub/about.md): The author's own words." in llms
 
 
 def test_links_and_sitemap_work_under_a_sub_path(blog_site):
@@ -365,6 +368,6 @@ def test_hostile_text_is_escaped_in_llms_txt(blog_site):
     _nasty_sidecars(blog_site)
     build(blog_site, "--strict")
     llms = (blog_site.root / "site" / "llms.txt").read_text()
-    assert "<script>" not in llms
+    assert not re.search(r"(?<!\\)<", llms)  # every < escaped: no tag can open
     home = next(line for line in llms.splitlines() if line.startswith("- [Home]"))
-    assert "\\<script\\>" in home and "line2" in home  # one line, markdown-escaped
+    assert "\\<script>alert(1)\\</script>" in home and "line2" in home  # one line
