@@ -298,7 +298,7 @@ def build_llms(
     files = {ROOT_FILE: _file(site.name, quote, body(tree, ROOT_FILE))}
     for sec in tree:
         if id(sec) in own:
-            index = pages.get(sec.items[0]) if sec.items else None
+            index = _index_page(sec, pages)
             files[own[id(sec)]] = _file(
                 sec.title, index.note if index else "", body([sec], own[id(sec)])
             )
@@ -313,8 +313,16 @@ def _href(target: str, from_file: str, site_url: str | None) -> str:
     return posixpath.relpath(target, posixpath.dirname(from_file) or ".")
 
 
+def _index_page(sec: _Section, pages: dict[str, PageEntry]) -> PageEntry | None:
+    """The section's own page: the one at its folder (`guides/`, `guides/index.html`)."""
+    for url in sec.items:
+        if sec.folder and url in (sec.folder, sec.folder + "index.html") and url in pages:
+            return pages[url]
+    return None
+
+
 def _section_item(sec: _Section, path: str, pages: dict[str, PageEntry], site: SiteInfo) -> str:
-    index = pages.get(sec.items[0]) if sec.items else None
+    index = _index_page(sec, pages)
     count = sum(1 for u in _all_urls(sec) if u in pages)
     note = index.note if index else f"Index of the {count} pages of this section."
     href = _link_url(_href(path, ROOT_FILE, site.site_url))
