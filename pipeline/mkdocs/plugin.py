@@ -212,6 +212,8 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if self._texts is None:
             return None
         lookup = self._lookup(page, config, files)
+        if page.meta.get("enrich") is False:
+            lookup = _no_alt  # an opted-out page shows no generated text
         html = inject_alts(html, lookup)
         image = first_image(html, lookup)
         if image:
@@ -366,6 +368,10 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if self._texts is None:
             return None
         return self._texts.pages.get(page.file.src_uri)
+
+
+def _no_alt(src: str) -> None:
+    return None
 
 
 def _nav_nodes(items) -> list[NavNode]:
