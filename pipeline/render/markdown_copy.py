@@ -26,15 +26,10 @@ from markdownify import ATX, MarkdownConverter
 
 from pipeline.render.llms import escape_inline, guard_line, md_inline
 
-_DROP = (
-    "a.headerlink",  # the ¶ permalink after headings
-    ".linenos",
-    ".linenodiv",
-    "input",
-    "script",
-    "style",
-    "button",
-)
+# Only makes sense in a browser: permalink anchors (the ¶ after headings), line-number
+# columns, tab radio buttons, scripts.
+_DROP_TAGS = frozenset({"input", "script", "style", "button"})
+_DROP_CLASSES = frozenset({"headerlink", "linenos", "linenodiv"})
 
 
 def markdown_copy(content_html: str, *, title: str, page_url: str, copy_path: str) -> str:
@@ -56,23 +51,35 @@ def markdown_copy(content_html: str, *, title: str, page_url: str, copy_path: st
 
 
 def _tidy(soup: BeautifulSoup) -> None:
-    for selector in _DROP:
-        for el in soup.select(selector):
+    """One pass over the tree (CSS selectors cost more than the conversion itself)."""
+    tabs, boxes = [], []
+    for el in soup.find_all(True):
+        if el.decomposed:
+            continue
+        classes = el.get("class") or ()
+        if el.name in _DROP_TAGS or _DROP_CLASSES.intersection(classes):
             el.decompose()
-    for tabs in soup.select("div.tabbed-set"):
-        _flatten_tabs(soup, tabs)
-    for box in soup.select("div.admonition, details"):
-        _quote(soup, box)
+        elif el.name == "div" and "tabbed-set" in classes:
+            tabs.append(el)
+        elif (el.name == "div" and "admonition" in classes) or el.name == "details":
+            boxes.append(el)
+    for el in tabs:
+        _flatten_tabs(soup, el)
+    for el in boxes:
+        _quote(soup, el)
 
 
 def _flatten_tabs(soup: BeautifulSoup, tabs: Tag) -> None:
     """pymdownx.tabbed: labels in one row, blocks in another -> label, block, label..."""
-    labels = [lab.get_text(" ", strip=True) for lab in tabs.select(".tabbed-labels > label")]
-    if not labels:
-        labels = [lab.get_text(" ", strip=True) for lab in tabs.find_all("label", recursive=False)]
-    blocks = tabs.select(".tabbed-content > .tabbed-block") or tabs.find_all(
-        "div", class_="tabbed-content", recursive=False
-    )
+    row = tabs.find("div", class_="tabbed-labels", recursive=False)
+    content = tabs.find("div", class_="tabbed-content", recursive=False)
+    if row is not None and content is not None:  # alternate style: labels row, blocks row
+        labels = row.find_all("label", recursive=False)
+        blocks = content.find_all("div", class_="tabbed-block", recursive=False)
+    else:  # legacy style: label, content, label, content
+        labels = tabs.find_all("label", recursive=False)
+        blocks = tabs.find_all("div", class_="tabbed-content", recursive=False)
+    labels = [lab.get_text(" ", strip=True) for lab in labels]
     out = soup.new_tag("div")
     for i, block in enumerate(blocks):
         label = soup.new_tag("p")
