@@ -118,6 +118,9 @@ class Options:
     # og:image for pages with no raster image of their own (docs_dir-relative; optional).
     og_image: str | None = option(None, str, optional=True)
     llms_txt: bool = option(True, bool)
+    # One llms.txt per top-level nav section too (big sites), and llms-full.txt.
+    llms_txt_sections: bool = option(False, bool)
+    llms_full_txt: bool = option(False, bool)
 
 
 _FIELDS = {f.name: f for f in fields(Options)}

@@ -164,6 +164,7 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
     for page in found.pages:
         items.append(_page_item(site, page, found, page_fp, model, budget))
 
+    opted_out = frozenset(p.path for p in found.pages if not p.enrich)
     groups: dict[str, list[ImageFile]] = defaultdict(list)
     for img in found.images.values():
         groups[img.fingerprint].append(img)
@@ -176,7 +177,7 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
         # The copy most pages use names the item: its file name is context for the model.
         files.sort(key=lambda f: (-len(refs_by_target[f.path]), len(f.path), f.path))
         refs = [r for f in files for r in refs_by_target[f.path]]
-        items.append(_image_item(site, files, refs, found, image_fp, model, max_edge))
+        items.append(_image_item(site, files, refs, found, image_fp, model, max_edge, opted_out))
 
     items.sort(key=lambda i: (i.kind != "page", i.path))
     claimed = {i.sidecar for i in items if i.sidecar}
@@ -191,6 +192,9 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
 def _page_item(site, page: PageSource, found, page_fp, model, budget) -> Item:
     home = sidecar_path(page.path)
     base = {"fingerprint": page.fingerprint, "home": home}
+    if not page.enrich:
+        # Front matter `enrich: false`: never sent, and no generated text is used.
+        return Item("page", page.path, State.SKIPPED, detail="opted out", **base)
     if _excluded(site, page.path):
         return Item("page", page.path, State.SKIPPED, detail="excluded by config", **base)
     if page.description:
@@ -212,7 +216,7 @@ def _page_item(site, page: PageSource, found, page_fp, model, budget) -> Item:
     return Item("page", page.path, state, detail=detail, sidecar=sidecar, estimate=estimate, **base)
 
 
-def _image_item(site, files, refs, found, image_fp, model, max_edge) -> Item:
+def _image_item(site, files, refs, found, image_fp, model, max_edge, opted_out) -> Item:
     first = files[0]
     paths = tuple(f.path for f in files)
     home = sidecar_path(first.path)
@@ -220,6 +224,10 @@ def _image_item(site, files, refs, found, image_fp, model, max_edge) -> Item:
     base = {"fingerprint": first.fingerprint, "home": home, "paths": paths, "pages": pages}
     if all(_excluded(site, p) for p in paths):
         return Item("image", first.path, State.SKIPPED, detail="excluded by config", **base)
+    if pages and all(p in opted_out for p in pages):
+        return Item(
+            "image", first.path, State.SKIPPED, detail="opted out (only on opted-out pages)", **base
+        )
     written = [r for r in refs if r.alt and r.alt.strip()]
     if written:
         detail = "alt text in the markdown"

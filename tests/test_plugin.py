@@ -193,9 +193,11 @@ def test_feed_carries_abstracts_and_llms_txt_lists_summaries(blog_site):
     assert entries["A long post"] == "LONGPOST abstract."
     assert entries["Short post"]  # a generated abstract for the short post too
     llms = (out / "llms.txt").read_text()
-    assert llms.startswith('# Test & "Co"\n')  # markdown: no entities
-    assert "- [Home](https://example.org/sub/): HOME summary." in llms
-    assert "- [About](https://example.org/sub/about/): The author's own words." in llms
+    # Plain text: markdown needs no entity for & or ".
+    assert llms.startswith('# Test & "Co"\n')
+    # Links go to the markdown copies; the note is the abstract, the author's words first.
+    assert "- [Home](https://example.org/sub/index.md): HOME abstract." in llms
+    assert "- [About](https://example.org/sub/about.md): The author's own words." in llms
 
 
 def test_links_and_sitemap_work_under_a_sub_path(blog_site):

@@ -304,9 +304,10 @@ def test_llms_txt_is_markdown_without_entities_or_needless_escapes(site):
     site.write("about.md", "# About *us*\n\nUs.\n")
     ok(site)
     llms = (site.root / "site" / "llms.txt").read_text()
-    # Without site_url the links are relative to the site root, where llms.txt is.
-    assert "- [Home](./): Tom & Jerry say 5 > 4 (in C++)." in llms
-    assert "- [About us](about/): Us." in llms
+    # Without site_url the links are relative to the site root, where llms.txt is, and
+    # point at each page's markdown copy (llms.txt v2).
+    assert "- [Home](index.md): Tom & Jerry say 5 > 4 (in C++)." in llms
+    assert "- [About us](about.md): Us." in llms
     assert "()" not in llms
     html = MarkdownIt("commonmark").render(llms)
     assert "Tom &amp; Jerry say 5 &gt; 4 (in C++)." in html  # as HTML shows the text

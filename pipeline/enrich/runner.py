@@ -239,7 +239,8 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
     refs_by_target: dict[str, list[ImageRef]] = {}
     for page in plan.discovery.pages:
         for ref in page.refs:
-            if ref.target:
+            # An opted-out page's words are never sent, not even as an image's context.
+            if ref.target and page.enrich:
                 refs_by_target.setdefault(ref.target, []).append(ref)
     langs: dict[str, Language] = {}
 

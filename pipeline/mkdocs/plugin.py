@@ -24,11 +24,23 @@ from mkdocs.structure.files import Files, InclusionLevel
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
+from pipeline.fsutil import atomic_write
 from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
 from pipeline.plan import State, build_plan
-from pipeline.render.feeds import Entry, as_datetime, atom_feed, llms_txt
-from pipeline.render.html import PageHead, first_image, head_for, inject_alts, rewrite_head
+from pipeline.render.feeds import Entry, as_datetime, atom_feed
+from pipeline.render.html import PageHead, attr, first_image, head_for, inject_alts, rewrite_head
+from pipeline.render.llms import (
+    NavNode,
+    PageEntry,
+    SiteInfo,
+    build_llms,
+    copy_path,
+    covering_file,
+    note_for,
+    section_files,
+)
+from pipeline.render.markdown_copy import markdown_copy
 from pipeline.render.texts import SiteTexts, collect, plain_text
 from pipeline.sidecars import SUFFIX
 from pipeline.source.cache import ScanCache
@@ -106,6 +118,11 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         self._described: set[str] = set()
         self._posts: list[Entry] = []
         self._links: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        self._nav_items: list = []
+        self._home_url = ""
+        self._llms_files: dict[str, str] = {}  # folder -> its own llms.txt
+        self._llms_pages: dict[str, PageEntry] = {}
+        self._copies: dict[str, str] = {}  # markdown copy path -> text (for llms-full.txt)
 
     # Late, so pages and files added by other plugins (the blog) are already there.
     @event_priority(-100)
@@ -183,6 +200,14 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             raise PluginError("stale enrichment (on_stale: fail):\n  " + "\n  ".join(messages))
         for message in messages:
             (log.warning if mode == "warn" else log.info)(message)
+
+    @event_priority(-100)
+    def on_nav(self, nav, *, config: MkDocsConfig, files: Files):
+        self._nav_items = nav.items
+        self._home_url = nav.homepage.url if nav.homepage else ""
+        if self.config.llms_txt and self.config.llms_txt_sections:
+            self._llms_files = section_files(_nav_nodes(nav.items))
+        return nav
 
     @event_priority(-100)
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files):
@@ -303,6 +328,8 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if self._texts is None:
             return None
         lookup = self._lookup(page, config, files)
+        if page.meta.get("enrich") is False:
+            lookup = _no_alt  # an opted-out page shows no generated text
         html = inject_alts(html, lookup)
         image = first_image(html, lookup, self._served_image(page, config))
         if image:
@@ -367,7 +394,43 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         )
         title = plain_text(page.title or "") or plain_text(config.site_name or "")
         self._list(page, texts, title, url, date)
-        return rewrite_head(output, lambda printed: head_for(head, printed))
+        llms_tags = self._llms_copy(page, config, texts, title)
+        return rewrite_head(output, lambda printed: head_for(head, printed) + llms_tags)
+
+    def _llms_copy(self, page: Page, config: MkDocsConfig, texts, title: str):
+        """Write the page's markdown copy, list it for llms.txt, and return the two head
+        links (llms.txt v2 discovery). Not for pages another plugin generated (listings)
+        or pages whose front matter says `llms: false`."""
+        if not self.config.llms_txt or texts is None or page.meta.get("llms") is False:
+            return []
+        path = copy_path(page.url)
+        if path in self._copies:
+            log.warning(f"{page.file.src_uri}: markdown copy {path} already written; skipped")
+            return []
+        text = markdown_copy(page.content or "", title=title, page_url=page.url, copy_path=path)
+        atomic_write(Path(config.site_dir) / unquote(path), text.encode("utf-8"))
+        self._copies[path] = text if self.config.llms_full_txt else ""
+        author = page.meta.get("description")
+        note = note_for(
+            description=str(author) if author else None,
+            abstract=texts.abstract,
+            summary=texts.summary,
+            first_paragraph="",
+            title=title,
+        )
+        self._llms_pages[page.url] = PageEntry(title, page.url, note)
+        index = covering_file(page.url, self._llms_files)
+        return [
+            (
+                ("link", "alternate-markdown"),
+                '<link rel="alternate" type="text/markdown" '
+                f'href="{attr(get_relative_url(path, page.url))}">',
+            ),
+            (
+                ("link", "describedby"),
+                f'<link rel="describedby" href="{attr(get_relative_url(index, page.url))}">',
+            ),
+        ]
 
     def _list(self, page: Page, texts, title: str, url: str | None, date):
         """Remember the page for the feed and llms.txt, written after the build."""
@@ -407,14 +470,38 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             else:
                 log.info("no site_url in mkdocs.yml: the Atom feed needs absolute links; skipped")
         if self.config.llms_txt:
-            text = llms_txt(
-                title=config.site_name,
-                description=config.site_description or "",
-                sections={"Pages": self._links["Pages"], "Posts": self._links["Posts"]},
+            files = build_llms(
+                SiteInfo(
+                    config.site_name,
+                    config.site_description or "",
+                    config.site_url or None,
+                    self._home_url,
+                ),
+                _nav_nodes(self._nav_items),
+                self._llms_pages,
+                sections=self.config.llms_txt_sections,
+                copies=self._copies if self.config.llms_full_txt else None,
             )
-            (site_dir / "llms.txt").write_text(text, encoding="utf-8")
+            for rel, text in files.items():
+                atomic_write(site_dir / unquote(rel), text.encode("utf-8"))
 
     def _page_texts(self, page: Page):
         if self._texts is None:
             return None
         return self._texts.pages.get(page.file.src_uri)
+
+
+def _no_alt(src: str) -> None:
+    return None
+
+
+def _nav_nodes(items) -> list[NavNode]:
+    """MkDocs navigation -> the generator-neutral tree llms.txt is built from (links to
+    other sites are left out: llms.txt lists this site's pages)."""
+    nodes = []
+    for item in items or []:
+        children = tuple(_nav_nodes(item.children)) if item.is_section else ()
+        if item.is_section or item.is_page:
+            url = item.url if item.is_page else None
+            nodes.append(NavNode(item.title or "", url, children))
+    return nodes

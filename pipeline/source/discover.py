@@ -77,6 +77,7 @@ class PageSource:
     input_chars: int  # plain text length, before the token cut
     refs: tuple[ImageRef, ...]
     line_offset: int  # lines of frontmatter above the body
+    enrich: bool = True  # False: front matter `enrich: false`, never sent to the model
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,6 +196,13 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
     if isinstance(split, Problem):
         return split
     meta, body, offset = split
+    for key in ("enrich", "llms"):  # opt-outs: a typo must not quietly opt a page in
+        if key in meta and not isinstance(meta[key], bool):
+            return Problem(
+                rel,
+                f"frontmatter {key}: expected true or false, got {meta[key]!r}",
+                _meta_line(data, key, offset),
+            )
     parsed = parse_page(body)
     title = meta.get("title")
     description = meta.get("description")
@@ -207,10 +215,16 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
         "headings": list(parsed.headings),
         "input_chars": len(parsed.plain_text),
         "offset": offset,
+        "enrich": meta.get("enrich") is not False,
         "refs": [
             [r.src, r.alt, r.syntax, r.line + offset, r.heading, r.context] for r in parsed.refs
         ],
     }
+
+
+def _meta_line(data: bytes, key: str, offset: int) -> int:
+    lines = data.decode("utf-8-sig").splitlines()[:offset]
+    return next((n for n, line in enumerate(lines, 1) if re.match(rf"{key}\s*:", line)), 1)
 
 
 def _title_from_path(rel: str) -> str:
@@ -458,6 +472,7 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
                 input_chars=data["input_chars"],
                 refs=tuple(refs),
                 line_offset=data["offset"],
+                enrich=data["enrich"],
             )
         )
     for rel, data in read_all("image", sorted(wanted_images), read_image).items():
