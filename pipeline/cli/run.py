@@ -174,8 +174,12 @@ def _print_summary(plan: Plan, summary) -> None:
         )
 
 
-def build_command(config_file: str, *, frozen: bool = False) -> int:
+def build_command(config_file: str, *, frozen: bool = False, generator: str = "mkdocs") -> int:
     """`make build`: enrich when a key is set, then `mkdocs build --strict`."""
+    if generator == "zensical":
+        from pipeline import zensical
+
+        zensical.require()  # before spending anything on a build that cannot run
     site, plan = load_plan(config_file)
     stale = plan.stale()
     env = dict(os.environ)
@@ -208,6 +212,10 @@ def build_command(config_file: str, *, frozen: bool = False) -> int:
     # Material prints a large end-of-life banner on every build; it is for maintainers, not
     # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
+    if generator == "zensical":
+        from pipeline.cli.postbuild import zensical_build
+
+        return zensical_build(config_file, env)
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(site.config_file)],
         env=env,
