@@ -66,10 +66,11 @@ def match_pages(
     built: Iterable[str],
     sources: dict[str, str],
     use_directory_urls: bool,
-    title_of: Callable[[str], str],
+    titles_of: Callable[[str], Iterable[str]],
 ) -> dict[str, str]:
     """built HTML path -> source path. `sources` maps each source path to its title;
-    `title_of` reads a built page's title (only asked for pages left unmatched)."""
+    `titles_of` reads a built page's titles (its <h1>, its <title>), and is only asked
+    about pages left unmatched by path."""
     built = list(built)
     present = set(built)
     mapping: dict[str, str] = {}
@@ -84,14 +85,17 @@ def match_pages(
             by_title[_norm(title)].append(src)
     if not by_title:
         return mapping
-    built_by_title: dict[str, list[str]] = defaultdict(list)
+    built_by_title: dict[str, set[str]] = defaultdict(set)
     for path in built:
         if path not in mapping:
-            built_by_title[_norm(title_of(path))].append(path)
+            for title in titles_of(path):
+                if title:
+                    built_by_title[_norm(title)].add(path)
     for title, srcs in by_title.items():
-        found = built_by_title.get(title, [])
+        found = built_by_title.get(title, set())
         if len(srcs) == 1 and len(found) == 1:
-            mapping[found[0]] = srcs[0]
+            (path,) = found
+            mapping.setdefault(path, srcs[0])
     return mapping
 
 
@@ -334,7 +338,7 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None) -> PassResult:
         html_files,
         {path: page.title for path, page in sources.items()},
         site.use_directory_urls,
-        lambda rel: heading_of(_read(site_dir / rel) or ""),
+        lambda rel: _titles(_read(site_dir / rel) or "", site.site_name),
     )
     result.unmatched_sources = sorted(set(sources) - set(mapping.values()))
     listing = Listing()
@@ -374,6 +378,10 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None) -> PassResult:
         options=site.options,
     )
     return result
+
+
+def _titles(page_html: str, site_name: str) -> tuple[str, str]:
+    return heading_of(page_html), title_of(page_html, site_name)
 
 
 def _read(path: Path) -> str | None:
