@@ -20,6 +20,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 import yaml
+import zensical_env
 from conftest import ROOT
 
 from pipeline.__main__ import main
@@ -40,7 +41,6 @@ from pipeline.zensical import TESTED, check_version
 
 FIXTURES = Path(__file__).parent / "fixtures" / "postbuild"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.yml"))
-ZENSICAL_HOME = ROOT / ".zensical" / TESTED
 
 
 # --- the pure pass, on fixture files ------------------------------------------------------------
@@ -230,24 +230,10 @@ def test_generator_unsupported_version_is_one_line(tmp_path, run, monkeypatch):
 
 @pytest.fixture(scope="session")
 def zensical_exe() -> Path:
-    """Zensical in its own venv under .zensical/<version> (reused across runs)."""
-    exe = ZENSICAL_HOME / "bin" / "zensical"
-    if exe.exists():
-        return exe
-    try:
-        subprocess.run(
-            [sys.executable, "-m", "venv", str(ZENSICAL_HOME)], check=True, capture_output=True
-        )
-        subprocess.run(
-            [str(ZENSICAL_HOME / "bin" / "pip"), "install", "-q", f"zensical=={TESTED}"],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-    except (subprocess.SubprocessError, OSError) as e:
-        shutil.rmtree(ZENSICAL_HOME, ignore_errors=True)
-        detail = getattr(e, "stderr", b"") or b""
-        pytest.skip(f"zensical=={TESTED} cannot be installed here: {detail[-300:]!r}")
+    """Zensical in its own venv under .zensical/<version> (installed once, reused)."""
+    exe, why = zensical_env.ensure()
+    if exe is None:
+        pytest.skip(why)
     return exe
 
 

@@ -15,11 +15,13 @@ blog may copy a post's images elsewhere; the same bytes are the same image to us
 
 from __future__ import annotations
 
+import contextlib
 import html as htmllib
 import os
 import posixpath
 import re
 import shutil
+import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,7 +30,6 @@ from urllib.parse import unquote, urljoin, urlsplit
 
 from pipeline.config import EnrichConfig, Site
 from pipeline.errors import Fatal, Problem
-from pipeline.fsutil import atomic_write
 from pipeline.plan import Plan
 from pipeline.render.html import AltLookup, attr, first_image, inject_alts, rewrite_head, scan
 from pipeline.render.site_pass import Listing, PageFacts, relative_url, tags_for, write_site_files
@@ -358,7 +359,7 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None) -> PassResult:
         )
         new_html, page_facts = render_page(page_html, page, facts, resolve)
         if new_html != page_html:
-            atomic_write(site_dir / rel, new_html.encode("utf-8"))
+            replace_built(site_dir / rel, new_html.encode("utf-8"))
         result.pages += 1
         if src and page_texts:
             result.from_sources += 1
@@ -382,6 +383,22 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None) -> PassResult:
 
 def _titles(page_html: str, site_name: str) -> tuple[str, str]:
     return heading_of(page_html), title_of(page_html, site_name)
+
+
+def replace_built(path: Path, data: bytes) -> None:
+    """Atomic (a reader sees the old page or the new one, never a torn one), but not
+    fsync'd like fsutil.atomic_write: site/ is rebuilt by every build, and fsync of each
+    page was a third of this pass on 1,000 pages (about 1 s)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _read(path: Path) -> str | None:
