@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-from-pyproject
 MKDOCS_FILE ?= mkdocs.yml
+# mkdocs (the plugin renders) or zensical (installed into .zensical/ on first use).
+GENERATOR ?= mkdocs
 
 .PHONY: build test bench status lint clean
 
@@ -16,7 +18,12 @@ $(STAMP): pyproject.toml
 
 # `make build STRICT=0`: let the site's own warnings (broken links...) through.
 build: $(STAMP)
-	$(PY) -m pipeline build -f $(MKDOCS_FILE)$(if $(FROZEN), --frozen)$(if $(filter 0,$(STRICT)), --no-strict)
+ifeq ($(GENERATOR),zensical)
+	ZENSICAL=$$(PYTHONPATH=. $(PY) tests/zensical_env.py) && export ZENSICAL && \
+	$(PY) -m pipeline build --generator zensical -f $(MKDOCS_FILE)$(if $(FROZEN), --frozen)$(if $(filter 0,$(STRICT)), --no-strict)
+else
+	$(PY) -m pipeline build --generator $(GENERATOR) -f $(MKDOCS_FILE)$(if $(FROZEN), --frozen)$(if $(filter 0,$(STRICT)), --no-strict)
+endif
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -31,4 +38,4 @@ lint: $(STAMP)
 	$(PY) -m ruff check pipeline tests
 
 clean:
-	rm -rf site .enrich/cache
+	rm -rf site .enrich/cache .cache

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import tomllib
 from pathlib import Path
 
 import pathspec
@@ -149,12 +150,39 @@ def validate_options(raw: dict, config_file: Path) -> tuple[Options, tuple[str, 
 _DEFAULT_EXCLUDE = [".*", "/templates/"]
 
 
-def load_site(config_file: str | os.PathLike | None = None) -> Site:
+def _read_toml(path: Path) -> dict:
+    """zensical.toml: its `[project]` table holds the same settings as mkdocs.yml."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise Fatal(f"{path}: file not found (pass the site's config with -f PATH)") from None
+    except UnicodeDecodeError as e:
+        raise Fatal(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise Fatal(f"{path}: cannot read ({e.strerror})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise Fatal(f"{path}: invalid TOML ({e})") from None
+    project = data.get("project", data)
+    if not isinstance(project, dict):
+        raise Fatal(f"{path}: expected a [project] table of settings")
+    return project
+
+
+def _config_path(config_file: str | os.PathLike | None) -> Path:
+    """The site's config: mkdocs.yml, else zensical.toml beside it when there is none."""
     path = Path(config_file or "mkdocs.yml")
     if path.is_dir():
         path = path / "mkdocs.yml"
-    path = path.absolute()
-    data = _read_yaml(path)
+    if not path.exists() and path.name == "mkdocs.yml":
+        toml = path.with_name("zensical.toml")
+        if toml.is_file():
+            path = toml
+    return path.absolute()
+
+
+def load_site(config_file: str | os.PathLike | None = None) -> Site:
+    path = _config_path(config_file)
+    data = _read_toml(path) if path.suffix.lower() == ".toml" else _read_yaml(path)
     root = path.parent
     docs = data.get("docs_dir", "docs")
     if not isinstance(docs, str):

@@ -201,6 +201,41 @@ def mkdocs_build(root: Path, with_plugin: bool) -> float:
     return statistics.median(times)
 
 
+def zensical_figures(root: Path) -> dict | None:
+    """`zensical build` of the site, alone and followed by our post-build pass."""
+    import zensical_env
+
+    exe, why = zensical_env.ensure()
+    if exe is None:
+        print(f"bench: zensical skipped: {why}", file=sys.stderr)
+        return None
+    # The wiring the README gives: Zensical's `exclude` keeps sidecars out of site/.
+    # (A separate file: MkDocs has no `exclude` plugin of its own.)
+    config = root / "mkdocs-zensical.yml"
+    text = (root / "mkdocs.yml").read_text()
+    config.write_text(
+        text.replace("  - search\n", '  - search\n  - exclude:\n      glob: ["*.enrich.yml"]\n')
+    )
+    builds, passes = [], []
+    for _ in range(3):
+        # Cold: Zensical caches rendered markdown in .cache beside the config.
+        shutil.rmtree(root / ".cache", ignore_errors=True)
+        wall, _, _, code = run([str(exe), "build", "-f", str(config)], root, env_for())
+        if code != 0:
+            raise SystemExit(f"zensical build failed in {root}")
+        builds.append(wall)
+        wall, _, _, code = run(pipeline("postbuild", "-f", str(config)), root, env_for())
+        if code != 0:
+            raise SystemExit(f"pipeline postbuild failed in {root}")
+        passes.append(wall)
+    pages = len(list((root / "site").rglob("*.html")))
+    return {
+        "build_s": statistics.median(builds),
+        "pass_s": statistics.median(passes),
+        "pages": pages,
+    }
+
+
 def ledger_since(root: Path, start: int) -> list[dict]:
     path = root / ".enrich" / "ledger.jsonl"
     if not path.exists():
@@ -517,6 +552,8 @@ def main() -> int:
         fake.stop()
         plain = mkdocs_build(k1, with_plugin=False)
         plugged = mkdocs_build(k1, with_plugin=True)
+        print("bench: zensical", file=sys.stderr)
+        zen = zensical_figures(k1)
 
         print("bench: concurrency", file=sys.stderr)
         conc = {}
@@ -591,6 +628,22 @@ def main() -> int:
     say(f"| plain `mkdocs build` | {plain:.2f} s |")
     say(f"| with the `enrich` plugin | {plugged:.2f} s |")
     say(f"| ratio | {plugged / plain:.2f}x (goal: at most 1.1x) |")
+    say("")
+    say("## `zensical build` with and without the post-build pass (1,000 pages, 500 images)")
+    say("")
+    if zen is None:
+        say("Skipped: zensical could not be installed.")
+    else:
+        per_1k = zen["pass_s"] * 1000 / zen["pages"]
+        say("| build | wall (median of 3) |")
+        say("|---|---|")
+        say(f"| `zensical build` (cold: no `.cache`) | {zen['build_s']:.2f} s |")
+        say(f"| then `python -m pipeline postbuild` | {zen['pass_s']:.2f} s |")
+        say(f"| both | {zen['build_s'] + zen['pass_s']:.2f} s |")
+        say(
+            f"| our step per 1,000 built pages ({zen['pages']:,} here) | {per_1k:.2f} s "
+            "(goal: under 2 s) |"
+        )
     say("")
     say("## `enrich` against the fake API with 200 ms latency (1,000 pages, 500 images)")
     say("")

@@ -22,7 +22,7 @@ config_option = click.option(
     default="mkdocs.yml",
     show_default=True,
     type=click.Path(dir_okay=True),
-    help="The site's mkdocs.yml.",
+    help="The site's mkdocs.yml (or zensical.toml).",
 )
 
 
@@ -165,11 +165,33 @@ def report(config_file: str, review: bool, builds: int | None, as_json: bool, ve
     show_default=True,
     help="Pass --strict to mkdocs: any warning (a broken link too) fails the build.",
 )
-def build(config_file: str, frozen: bool, strict: bool) -> int:
-    """Enrich (when ANTHROPIC_API_KEY is set), then `mkdocs build --strict`.
+@click.option(
+    "--generator",
+    type=click.Choice(["mkdocs", "zensical"]),
+    default="mkdocs",
+    show_default=True,
+    help="Build with MkDocs (the plugin renders) or Zensical (then the post-build pass).",
+)
+def build(config_file: str, frozen: bool, strict: bool, generator: str) -> int:
+    """Enrich (when ANTHROPIC_API_KEY is set), then build the site, `--strict` by default.
 
     Exits non-zero when enrichment failed for an item or a sidecar is corrupt, though
     the site is still built."""
     from pipeline.cli.run import build_command
 
-    return build_command(config_file, frozen=frozen, strict=strict)
+    return build_command(config_file, frozen=frozen, strict=strict, generator=generator)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--site-dir",
+    type=click.Path(file_okay=False),
+    help="The built site (default: the config's site_dir).",
+)
+def postbuild(config_file: str, site_dir: str | None) -> int:
+    """Render the sidecars into a site another generator built (Zensical): alt text,
+    meta description, social tags, JSON-LD, feed, llms.txt. No network."""
+    from pipeline.cli.postbuild import postbuild_command
+
+    return postbuild_command(config_file, None, site_dir)

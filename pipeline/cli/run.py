@@ -200,12 +200,19 @@ def _print_summary(plan: Plan, summary) -> None:
         )
 
 
-def build_command(config_file: str, *, frozen: bool = False, strict: bool = True) -> int:
-    """`make build`: enrich when a key is set, then `mkdocs build` (`--strict` by default).
+def build_command(
+    config_file: str, *, frozen: bool = False, strict: bool = True, generator: str = "mkdocs"
+) -> int:
+    """`make build`: enrich when a key is set, then build with the generator (`--strict`
+    by default): `mkdocs build`, or `zensical build` and our post-build pass.
 
     The site is built whatever enrichment found; the exit code is non-zero when a cause
     was named on stderr (a failed request, a corrupt sidecar, any other problem), so CI
     notices a build that published less than it should."""
+    if generator == "zensical":
+        from pipeline import zensical
+
+        zensical.require()  # before spending anything on a build that cannot run
     site, plan = load_plan(config_file)
     stale = plan.stale()
     env = dict(os.environ)
@@ -243,10 +250,15 @@ def build_command(config_file: str, *, frozen: bool = False, strict: bool = True
     # Material prints a large end-of-life banner on every build; it is for maintainers, not
     # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
-    command = [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config_file)]
-    proc = subprocess.run(command + (["--strict"] if strict else []), env=env)
-    if proc.returncode:
-        return proc.returncode
+    if generator == "zensical":
+        from pipeline.cli.postbuild import zensical_build
+
+        code = zensical_build(config_file, env, strict=strict)
+    else:
+        command = [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config_file)]
+        code = subprocess.run(command + (["--strict"] if strict else []), env=env).returncode
+    if code:
+        return code
     if problems:
         click.echo(
             "Site built, but enrichment had failures or problems (named above): exit 1.",
