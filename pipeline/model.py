@@ -24,6 +24,13 @@ KINDS: tuple[ItemKind, ...] = ("page", "image")
 # The model new requests go to; prices and cache minimums are in enrich/pricing.py.
 DEFAULT_MODEL = "claude-haiku-5-5"
 
+# Prompt versions live beside the data they version, not in the prompts: plan decides
+# `outdated` from them without importing the enrich stage. Bump one whenever its prompt
+# changes (tests/test_prompts.py insists): existing items become outdated, never stale.
+PAGE_PROMPT_VERSION = "page-2"
+IMAGE_PROMPT_VERSION = "image-2"
+PROMPT_VERSIONS: dict[ItemKind, str] = {"page": PAGE_PROMPT_VERSION, "image": IMAGE_PROMPT_VERSION}
+
 # Text limits, shared by the prompts (what we ask for), the reply checks (what we accept)
 # and the sinks (what fits): a meta description, a listing abstract, an alt text.
 SUMMARY_MAX = 160

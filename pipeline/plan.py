@@ -23,13 +23,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pipeline.enrich.prompts import (
-    IMAGE_PROMPT_VERSION,
-    PAGE_PROMPT_VERSION,
     estimate_image_request,
     estimate_page_request,
 )
 from pipeline.errors import Problem
-from pipeline.model import Site
+from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, Site
 from pipeline.sidecars import SUFFIX, Sidecar, kind_of, sidecar_path, source_of
 from pipeline.source.discover import Discovery, ImageFile, ImageRef, PageSource
 

@@ -10,11 +10,10 @@ from collections import Counter
 
 from pipeline.enrich.pricing import Usage, cost, price_for
 from pipeline.enrich.prompts import (
-    IMAGE_PROMPT_VERSION,
-    PAGE_PROMPT_VERSION,
     prefix_estimates,
     prefix_line,
 )
+from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
 from pipeline.plan import STALE, Plan, State
 
 SCHEMA = "pipeline.status/1"

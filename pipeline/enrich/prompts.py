@@ -18,11 +18,13 @@ import json
 import posixpath
 
 from pipeline.enrich.pricing import estimate_image_tokens, estimate_text_tokens, price_for
-from pipeline.model import ABSTRACT_MAX, ALT_MAX, SUMMARY_MAX
-
-PAGE_PROMPT_VERSION = "page-2"
-IMAGE_PROMPT_VERSION = "image-2"
-
+from pipeline.model import (  # noqa: F401  (the versions are re-exported for the tests)
+    ABSTRACT_MAX,
+    ALT_MAX,
+    IMAGE_PROMPT_VERSION,
+    PAGE_PROMPT_VERSION,
+    SUMMARY_MAX,
+)
 
 CUT_MARK = "[… rest of the page cut]"
 

@@ -26,11 +26,9 @@ from pipeline.enrich.prepare import prepare
 from pipeline.enrich.pricing import Usage, cost
 from pipeline.enrich.prompts import (
     IMAGE_MAX_OUTPUT,
-    IMAGE_PROMPT_VERSION,
     IMAGE_SCHEMA,
     IMAGE_SYSTEM,
     PAGE_MAX_OUTPUT,
-    PAGE_PROMPT_VERSION,
     PAGE_SCHEMA,
     PAGE_SYSTEM,
     cut_to_budget,
@@ -40,6 +38,7 @@ from pipeline.enrich.prompts import (
 from pipeline.enrich.replies import Invalid, image_reply, page_reply
 from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
 from pipeline.fsutil import UnsafePath, atomic_write, inside, read_regular
+from pipeline.model import PROMPT_VERSIONS
 from pipeline.plan import STALE, Item, Plan, State
 from pipeline.sidecars import Sidecar
 from pipeline.source import language
@@ -355,7 +354,7 @@ def _too_long(kind: str, text: str) -> bool:
 
 
 def _sidecar(item: Item, fields: dict, model: str, usage: Usage) -> Sidecar:
-    version = PAGE_PROMPT_VERSION if item.kind == "page" else IMAGE_PROMPT_VERSION
+    version = PROMPT_VERSIONS[item.kind]
     sc = Sidecar(
         item.kind,
         **fields,
@@ -396,7 +395,7 @@ def _record(
         "item": item.path,
         "fingerprint": item.fingerprint,
         "model": model,
-        "prompt": PAGE_PROMPT_VERSION if item.kind == "page" else IMAGE_PROMPT_VERSION,
+        "prompt": PROMPT_VERSIONS[item.kind],
         "mode": mode,
         "attempt": attempt,
         "status": status,
