@@ -42,6 +42,7 @@ SAME_LAYER = {
     ("plan", "config"),
     ("source", "sidecars"),
     ("source", "config"),
+    ("config", "source"),
     ("sidecars", "source"),
 }
 # ...and never these: the site a reader gets is rendered without reaching the model.

@@ -7,13 +7,8 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.common import load_plan, report_problems
 from pipeline.cli.status import display_path, render_text, to_json
-from pipeline.config import load_site
-from pipeline.errors import Problem
-from pipeline.model import Site
-from pipeline.plan import Plan, build_plan
-from pipeline.source.cache import ScanCache
-from pipeline.source.discover import discover
 
 config_option = click.option(
     "-f",
@@ -24,21 +19,6 @@ config_option = click.option(
     type=click.Path(dir_okay=True),
     help="The site's mkdocs.yml (or zensical.toml).",
 )
-
-
-def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
-    site = load_site(config_file)
-    for warning in site.warnings:
-        click.echo(warning, err=True)
-    cache = ScanCache(site.state_dir / "cache" / "scan.json")
-    found = discover(site, cache, parallel=True)
-    return site, build_plan(site, found, model=model)
-
-
-def report_problems(site: Site, problems: list[Problem]) -> None:
-    for p in problems:
-        where = display_path(site, p.path) + (f":{p.line}" if p.line else "")
-        click.echo(f"{where}: {p.message}", err=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,7 +96,7 @@ def enrich(
     paths,
 ) -> int:
     """Ask Claude for what is stale, write sidecars, log every request to the ledger."""
-    from pipeline.cli.run import enrich_command
+    from pipeline.cli.enrich import enrich_command
 
     if paths and not force:
         raise click.UsageError("PATHS are only taken with --force")
@@ -177,7 +157,7 @@ def build(config_file: str, frozen: bool, strict: bool, generator: str) -> int:
 
     Exits non-zero when enrichment failed for an item or a sidecar is corrupt, though
     the site is still built."""
-    from pipeline.cli.run import build_command
+    from pipeline.cli.build import build_command
 
     return build_command(config_file, frozen=frozen, strict=strict, generator=generator)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.main import load_plan, report_problems
+from pipeline.cli.common import load_plan, report_problems
 from pipeline.model import Site
 from pipeline.plan import Plan
 from pipeline.render import postbuild

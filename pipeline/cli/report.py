@@ -10,7 +10,7 @@ from collections import defaultdict
 
 import click
 
-from pipeline.cli.main import load_plan
+from pipeline.cli.common import load_plan
 from pipeline.enrich import ledger
 from pipeline.enrich.prompts import prefix_estimates, prefix_line
 from pipeline.plan import Plan, State

@@ -21,26 +21,20 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-import click
-
 from pipeline import sidecars as store
-from pipeline.cli.main import report_problems
-from pipeline.enrich import ledger, lock
 from pipeline.enrich.pricing import cost
 from pipeline.enrich.replies import Invalid
 from pipeline.enrich.runner import (
-    Options,
     Outcome,
     Summary,
     Work,
     _parse,
     _record,
     _sidecar,
-    build_work,
     store_outcome,
 )
 from pipeline.errors import Fatal, Problem
-from pipeline.fsutil import atomic_write, read_regular, sweep_temp_files
+from pipeline.fsutil import atomic_write, read_regular
 from pipeline.plan import Item, Plan, State
 
 FILE = "batches.json"
@@ -247,109 +241,3 @@ def pending_keys(
     """(kind, path, fingerprint) of every item waiting in a submitted batch."""
     batches = load(state_dir, problems)
     return {(e["kind"], e["path"], e["fingerprint"]) for b in batches for e in b["items"]}
-
-
-def batch_command(
-    plan: Plan,
-    items: list[Item],
-    opts: Options,
-    *,
-    wait: bool,
-    commit: bool,
-    problems: list[Problem],
-) -> int:
-    from pipeline.cli.run import _client, _has_key, _no_key_message, check_ledger
-
-    site = plan.site
-    bad_file: list[Problem] = []
-    pending = load(site.state_dir, bad_file)
-    report_problems(site, bad_file)
-    problems += bad_file
-    if not (items or pending):
-        click.echo("Nothing to enrich: 0 tokens spent.")
-        return 1 if problems else 0
-    if not _has_key():
-        raise Fatal(_no_key_message(len(items) or len(pending)), exit_code=2)
-    client = _client(site)
-    run_id = ledger.new_run_id()
-    result = BatchRun()
-    with lock.held(site.state_dir):
-        sweep_temp_files(site.docs_dir, site.state_dir)
-        check_ledger(site)
-        pending = _collect_ended(plan, client, pending, run_id, result, wait=wait)
-        in_flight = {(e["kind"], e["path"], e["fingerprint"]) for b in pending for e in b["items"]}
-        done = {(i.kind, i.path) for i in result.summary.done}
-        to_send = [
-            i
-            for i in items
-            if (i.kind, i.path, i.fingerprint) not in in_flight and (i.kind, i.path) not in done
-        ]
-        works, prep_problems = build_work(plan, to_send, opts.model)
-        report_problems(site, prep_problems)
-        problems += prep_problems
-        for chunk in split(works):
-            requests = [{"custom_id": custom_id(w.item), "params": w.params} for w in chunk]
-            batch_id = client.batch_create(requests)
-            pending.append(
-                {
-                    "id": batch_id,
-                    "model": opts.model,
-                    "submitted": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                    "items": [
-                        {
-                            "custom_id": custom_id(w.item),
-                            "kind": w.item.kind,
-                            "path": w.item.path,
-                            "fingerprint": w.item.fingerprint,
-                            "home": w.item.home,
-                        }
-                        for w in chunk
-                    ],
-                }
-            )
-            result.submitted += len(chunk)
-            save(site.state_dir, pending)  # recorded before anything else can go wrong
-            click.echo(f"submitted batch {batch_id}: {len(chunk)} request(s)")
-        if wait and result.submitted:
-            pending = _collect_ended(plan, client, pending, run_id, result, wait=True)
-        save(site.state_dir, pending)
-    report_problems(site, result.summary.failed)
-    problems += result.summary.failed
-    s = result.summary
-    still = sum(len(b["items"]) for b in pending)
-    if result.requeued:
-        click.echo(
-            f"{len(result.requeued)} result(s) dropped: the source changed while the batch "
-            "ran; submitted again."
-        )
-    click.echo(
-        f"Batch: {len(s.done)} result(s) written, {result.submitted} submitted, "
-        f"{still} pending; {s.usage.input_tokens:,} input + {s.usage.output_tokens:,} output "
-        f"tokens, ${s.dollars:.4f} at batch price."
-    )
-    if commit:
-        from pipeline.cli.gitcommit import commit_results
-
-        commit_results(site, s, note=f"{result.submitted} submitted, {still} pending in batches")
-    return 1 if problems else 0
-
-
-def _collect_ended(plan, client, pending, run_id, result, *, wait: bool) -> list[dict]:
-    interval = plan.site.options.batch_poll_seconds
-    remaining = []
-    for batch in pending:
-        status, counts = client.batch_status(batch["id"])
-        while wait and status != "ended":
-            click.echo(
-                f"batch {batch['id']}: {status}, {counts.get('succeeded', 0)} done of "
-                f"{len(batch['items'])}",
-                err=True,
-            )
-            time.sleep(interval)
-            status, counts = client.batch_status(batch["id"])
-        if status == "ended":
-            collect(plan, client, batch, run_id, result)
-            click.echo(f"collected batch {batch['id']}")
-        else:
-            remaining.append(batch)
-    return remaining

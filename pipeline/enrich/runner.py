@@ -18,8 +18,6 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-import click
-
 from pipeline import sidecars as store
 from pipeline.enrich import ledger
 from pipeline.enrich.prepare import prepare
@@ -597,24 +595,3 @@ def count_prefixes(works: list[Work], client) -> dict[str, int]:
             continue
         sizes[kind] = full - bare
     return sizes
-
-
-def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
-    total_in = 0
-    total_dollars = 0.0
-    for w in works:
-        total_in += w.estimate
-        expected_out = 60 if w.item.kind == "page" else 30
-        dollars = cost(model, Usage(input_tokens=w.estimate, output_tokens=expected_out)) or 0.0
-        total_dollars += dollars
-        how = "counted" if w.counted else "estimate"
-        note = f"  ({w.note})" if w.note else ""
-        click.echo(
-            f"  {w.item.state.value:<9} {w.item.kind:<5} {w.item.path}  "
-            f"{w.estimate:,} input tokens [{how}]{note}"
-        )
-    source = "count_tokens" if has_key else "a local estimate (set ANTHROPIC_API_KEY to count)"
-    click.echo(
-        f"Would send {len(works)} request(s): {total_in:,} input tokens by {source}, "
-        f"about ${total_dollars:.4f} at {model} with typical output. Nothing was spent."
-    )

@@ -1,36 +1,36 @@
-"""`enrich` and `build` as the user runs them: load, plan, spend (or not), report, exit code."""
+"""`enrich` as the user runs it: load, plan, spend (or not), report, exit code."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import click
 
-from pipeline.cli.main import load_plan, report_problems
+from pipeline.cli.common import (
+    check_ledger,
+    docs_relative,
+    has_key,
+    load_plan,
+    make_client,
+    no_key_message,
+    report_problems,
+)
 from pipeline.cli.progress import Progress
 from pipeline.cli.status import display_path
-from pipeline.enrich import ledger, lock
-from pipeline.enrich.pricing import price_for
+from pipeline.enrich import lock
+from pipeline.enrich.pricing import Usage, cost, price_for
 from pipeline.enrich.prompts import prefix_estimates, prefix_line
 from pipeline.enrich.runner import (
     Options,
+    Work,
     build_work,
     count_prefixes,
     count_tokens,
-    print_dry_run,
     rehome,
     run,
     select,
 )
-from pipeline.errors import NO_KEY, Fatal, Problem
-from pipeline.fsutil import check_appendable, sweep_temp_files
+from pipeline.errors import Fatal, Problem
+from pipeline.fsutil import sweep_temp_files
 from pipeline.plan import Plan
-
-
-def _has_key() -> bool:
-    return bool(os.environ.get("ANTHROPIC_API_KEY", "").strip())
 
 
 def enrich_command(
@@ -59,7 +59,7 @@ def enrich_command(
         max_tokens=max_tokens if max_tokens is not None else o.max_tokens,
         concurrency=concurrency or o.concurrency,
         model=plan.model,
-        force=tuple(_docs_relative(site, p) for p in force),
+        force=tuple(docs_relative(site, p) for p in force),
     )
     if opts.max_cost and price_for(opts.model) is None:
         raise Fatal(
@@ -86,7 +86,7 @@ def enrich_command(
             items = kept
 
     if dry_run:
-        client = _client(site) if _has_key() else None
+        client = make_client(site) if has_key() else None
         works, prep_problems = build_work(plan, items, opts.model)
         report_problems(site, prep_problems)
         works = count_tokens(works, client)
@@ -99,19 +99,19 @@ def enrich_command(
         return 1 if problems or prep_problems else 0
 
     if batch:
-        from pipeline.enrich.batch import batch_command
+        from pipeline.cli.batch import batch_command
 
         return batch_command(plan, items, opts, wait=wait, commit=commit, problems=problems)
 
-    if items and not _has_key():
-        raise Fatal(_no_key_message(len(items)), exit_code=2)
+    if items and not has_key():
+        raise Fatal(no_key_message(len(items)), exit_code=2)
 
     with lock.held(site.state_dir):
         sweep_temp_files(site.docs_dir, site.state_dir)  # left by a killed run
         check_ledger(site)
         summary = None
         if items:
-            client = _client(site)
+            client = make_client(site)
             works, prep_problems = build_work(plan, items, opts.model)
             problems += prep_problems
             report_problems(site, prep_problems)
@@ -145,37 +145,6 @@ def enrich_command(
     return 1 if problems else 0
 
 
-def check_ledger(site) -> None:
-    """Before anything is spent: the ledger must take every request's line."""
-    path = ledger.path_for(site.state_dir)
-    try:
-        check_appendable(path)
-    except OSError as e:
-        raise Fatal(f"{os.path.relpath(path)}: {e}; nothing was sent") from None
-
-
-def _client(site):
-    from pipeline.enrich.client import Client
-
-    o = site.options
-    return Client(timeout=o.timeout, max_retries=o.max_retries, max_wait=o.max_retry_wait)
-
-
-def _no_key_message(n: int) -> str:
-    return f"{n} item(s) to enrich, but {NO_KEY}"
-
-
-def _docs_relative(site, path: str) -> str:
-    full = os.path.abspath(path)
-    docs = str(site.docs_dir)
-    if full.startswith(docs + os.sep) and os.path.exists(full):
-        return os.path.relpath(full, docs).replace(os.sep, "/")
-    rel = path.replace(os.sep, "/")
-    while rel.startswith("./"):
-        rel = rel[2:]
-    return rel
-
-
 def _print_summary(plan: Plan, summary) -> None:
     if summary is None:
         click.echo("Nothing to enrich: 0 tokens spent.")
@@ -200,69 +169,22 @@ def _print_summary(plan: Plan, summary) -> None:
         )
 
 
-def build_command(
-    config_file: str, *, frozen: bool = False, strict: bool = True, generator: str = "mkdocs"
-) -> int:
-    """`make build`: enrich when a key is set, then build with the generator (`--strict`
-    by default): `mkdocs build`, or `zensical build` and our post-build pass.
-
-    The site is built whatever enrichment found; the exit code is non-zero when a cause
-    was named on stderr (a failed request, a corrupt sidecar, any other problem), so CI
-    notices a build that published less than it should."""
-    if generator == "zensical":
-        from pipeline import zensical
-
-        zensical.require()  # before spending anything on a build that cannot run
-    site, plan = load_plan(config_file)
-    stale = plan.stale()
-    env = dict(os.environ)
-    problems = 0
-    if frozen:
-        report_problems(site, plan.problems)
-        problems = len(plan.problems)
-        if stale:
-            for item in stale:
-                click.echo(
-                    f"{display_path(site, item.path)}: {item.state.value}, not enriched", err=True
-                )
-            click.echo(
-                f"FROZEN: {len(stale)} item(s) are stale. Run `python -m pipeline enrich` "
-                "(or write the sidecars by hand) and commit the *.enrich.yml files.",
-                err=True,
-            )
-            return 1
-        env["ANTHROPIC_API_KEY"] = ""  # a frozen build never talks to the API
-    elif _has_key():
-        code = enrich_command(config_file)
-        if code == 2:
-            return code
-        problems = code  # enrich_command named each failure and problem on stderr
-    else:
-        report_problems(site, plan.problems)
-        problems = len(plan.problems)
-        pages = sum(1 for i in stale if i.kind == "page")
+def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
+    total_in = 0
+    total_dollars = 0.0
+    for w in works:
+        total_in += w.estimate
+        expected_out = 60 if w.item.kind == "page" else 30
+        dollars = cost(model, Usage(input_tokens=w.estimate, output_tokens=expected_out)) or 0.0
+        total_dollars += dollars
+        how = "counted" if w.counted else "estimate"
+        note = f"  ({w.note})" if w.note else ""
         click.echo(
-            f"Enrichment skipped (ANTHROPIC_API_KEY not set): {len(stale)} item(s) stale "
-            f"({pages} pages, {len(stale) - pages} images); building from committed sidecars."
+            f"  {w.item.state.value:<9} {w.item.kind:<5} {w.item.path}  "
+            f"{w.estimate:,} input tokens [{how}]{note}"
         )
-        # Stale text is expected here and was just reported: keep --strict for the rest.
-        env["ENRICH_ON_STALE"] = "info"
-    # Material prints a large end-of-life banner on every build; it is for maintainers, not
-    # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
-    env.setdefault("NO_MKDOCS_2_WARNING", "1")
-    if generator == "zensical":
-        from pipeline.cli.postbuild import zensical_build
-
-        code = zensical_build(config_file, env, strict=strict)
-    else:
-        command = [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config_file)]
-        code = subprocess.run(command + (["--strict"] if strict else []), env=env).returncode
-    if code:
-        return code
-    if problems:
-        click.echo(
-            "Site built, but enrichment had failures or problems (named above): exit 1.",
-            err=True,
-        )
-        return 1
-    return 0
+    source = "count_tokens" if has_key else "a local estimate (set ANTHROPIC_API_KEY to count)"
+    click.echo(
+        f"Would send {len(works)} request(s): {total_in:,} input tokens by {source}, "
+        f"about ${total_dollars:.4f} at {model} with typical output. Nothing was spent."
+    )
