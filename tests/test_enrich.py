@@ -607,3 +607,27 @@ def test_site_language_from_theme_applies_to_pages_without_their_own(site, fake_
     assert site.run("enrich").code == 0
     lines = {title_of(b): _language_line(b) for b in fake_api.messages()}
     assert lines == {"A": "Language: Spanish (es)", "B": "Language: Polish (pl)"}
+
+
+def test_each_page_is_read_and_parsed_once_per_run(site, monkeypatch):
+    """A stale page that also gives its language to its stale images is parsed once."""
+    from pipeline.cli.common import load_plan
+    from pipeline.enrich import runner
+
+    site.write("img/a.png", png_bytes((1, 2, 3)))
+    site.write("img/b.png", png_bytes((4, 5, 6)))
+    site.write("index.md", "# Home\n\nOne page, two images.\n\n![](img/a.png)\n\n![](img/b.png)\n")
+    site.write("other.md", "# Other\n\nNo images here.\n")
+    reads: list[str] = []
+    real = runner._page_text
+
+    def counting(plan, rel):
+        reads.append(rel)
+        return real(plan, rel)
+
+    monkeypatch.setattr(runner, "_page_text", counting)
+    _site, plan = load_plan(str(site.config))
+    works, problems = runner.build_work(plan, plan.stale(), plan.model)
+    assert problems == []
+    assert sorted(w.item.path for w in works) == ["img/a.png", "img/b.png", "index.md", "other.md"]
+    assert sorted(reads) == ["index.md", "other.md"]

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -147,19 +148,24 @@ def _page_text(plan: Plan, rel: str) -> tuple[dict, str]:
     return split[0], parse_page(split[1]).plain_text
 
 
-def page_language(plan: Plan, rel: str) -> Language:
+PageText = Callable[[str], "tuple[dict, str]"]
+
+
+def page_language(plan: Plan, rel: str, text_of: PageText | None = None) -> Language:
     """The language a page is written in; for an image, that of the first page using it."""
     try:
-        meta, plain = _page_text(plan, rel)
+        meta, plain = (text_of or partial(_page_text, plan))(rel)
     except (ItemError, OSError):
         meta, plain = {}, ""
     return language.resolve(meta, rel, plan.site.language, plain)
 
 
-def page_params(plan: Plan, item: Item, page: PageSource, model: str) -> Work:
+def page_params(
+    plan: Plan, item: Item, page: PageSource, model: str, text_of: PageText | None = None
+) -> Work:
     from pipeline.enrich.client import message_params
 
-    meta, plain = _page_text(plan, item.path)
+    meta, plain = (text_of or partial(_page_text, plan))(item.path)
     lang = language.resolve(meta, item.path, plan.site.language, plain)
     plain, was_cut = cut_to_budget(plain, plan.site.options.page_token_budget, model)
     user = page_user_text(page.title, item.path, page.headings, plain, lang.line)
@@ -239,18 +245,26 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
             # An opted-out page's words are never sent, not even as an image's context.
             if ref.target and page.enrich:
                 refs_by_target.setdefault(ref.target, []).append(ref)
+    # Each page is read and parsed once per run, whether it is sent itself or only
+    # gives its language to the images it uses.
+    texts: dict[str, tuple[dict, str]] = {}
     langs: dict[str, Language] = {}
+
+    def text_of(rel: str) -> tuple[dict, str]:
+        if rel not in texts:
+            texts[rel] = _page_text(plan, rel)
+        return texts[rel]
 
     def lang_of(page: str) -> Language:
         if page not in langs:
-            langs[page] = page_language(plan, page)
+            langs[page] = page_language(plan, page, text_of)
         return langs[page]
 
     works, problems = [], []
     for item in items:
         try:
             if item.kind == "page":
-                works.append(page_params(plan, item, pages[item.path], model))
+                works.append(page_params(plan, item, pages[item.path], model, text_of))
             else:
                 image = plan.discovery.images[item.path]
                 refs = [r for p in item.paths for r in refs_by_target.get(p, [])]
