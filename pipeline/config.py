@@ -60,20 +60,24 @@ _TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _ignore_tag)
 _TolerantLoader.add_multi_constructor("!", _ignore_tag)
 
 
-def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
-    if path in seen:
-        chain = " -> ".join(p.name for p in (*seen, path))
-        line = _line_of(seen[-1], r"^\s*INHERIT\s*:")
-        where = f"{seen[-1]}:{line}" if line else str(seen[-1])
-        raise Fatal(f"{where}: INHERIT loop ({chain})")
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise Fatal(f"{path}: file not found (pass the site's config with -f PATH)") from None
     except UnicodeDecodeError as e:
         raise Fatal(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
     except OSError as e:
         raise Fatal(f"{path}: cannot read ({e.strerror})") from None
+
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    if path in seen:
+        chain = " -> ".join(p.name for p in (*seen, path))
+        line = _line_of(seen[-1], r"^\s*INHERIT\s*:")
+        where = f"{seen[-1]}:{line}" if line else str(seen[-1])
+        raise Fatal(f"{where}: INHERIT loop ({chain})")
+    text = _read_text(path)
     try:
         data = yaml.load(text, Loader=_TolerantLoader) or {}
     except yaml.YAMLError as e:
@@ -152,14 +156,9 @@ _DEFAULT_EXCLUDE = [".*", "/templates/"]
 
 def _read_toml(path: Path) -> dict:
     """zensical.toml: its `[project]` table holds the same settings as mkdocs.yml."""
+    text = _read_text(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise Fatal(f"{path}: file not found (pass the site's config with -f PATH)") from None
-    except UnicodeDecodeError as e:
-        raise Fatal(f"{path}: not valid UTF-8 ({e.reason} at byte {e.start})") from None
-    except OSError as e:
-        raise Fatal(f"{path}: cannot read ({e.strerror})") from None
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise Fatal(f"{path}: invalid TOML ({e})") from None
     project = data.get("project", data)
