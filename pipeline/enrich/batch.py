@@ -26,6 +26,7 @@ import click
 from pipeline import sidecars as store
 from pipeline.cli.main import report_problems
 from pipeline.enrich import ledger, lock
+from pipeline.enrich.api import MessagesAPI
 from pipeline.enrich.pricing import cost
 from pipeline.enrich.replies import Invalid
 from pipeline.enrich.runner import (
@@ -166,7 +167,7 @@ class BatchRun:
     requeued: list[str] = field(default_factory=list)
 
 
-def collect(plan: Plan, client, batch: dict, run_id: str, result: BatchRun) -> None:
+def collect(plan: Plan, client: MessagesAPI, batch: dict, run_id: str, result: BatchRun) -> None:
     current = {(i.kind, i.path): i for i in plan.items}
     entries = {e["custom_id"]: e for e in batch["items"]}
     model = batch["model"]
@@ -334,7 +335,7 @@ def batch_command(
     return 1 if problems else 0
 
 
-def _collect_ended(plan, client, pending, run_id, result, *, wait: bool) -> list[dict]:
+def _collect_ended(plan, client: MessagesAPI, pending, run_id, result, *, wait: bool) -> list[dict]:
     interval = plan.site.options.batch_poll_seconds
     remaining = []
     for batch in pending:
