@@ -59,6 +59,13 @@ class FakeMessages(Replies, PromptCache, Batches):
         with self._lock:
             self._failures.append([marker, error, times])
 
+    def forget(self) -> None:
+        """Forget the calls seen so far (replies, cache and batches stay)."""
+        with self._lock:
+            self.sent.clear()
+            self._answered.clear()
+            self.counted.clear()
+
     def messages(self) -> list[dict[str, Any]]:
         """Params of the create() calls that were answered, as `FakeAnthropic.messages()`."""
         with self._lock:
