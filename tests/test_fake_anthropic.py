@@ -18,7 +18,6 @@ import pytest
 from anthropic.types.messages import MessageBatchIndividualResponse
 from fake_anthropic import FakeAnthropic
 from PIL import Image
-from pydantic import BaseModel
 
 # Bound here so pytest finds the fixture without the project's conftest.
 fake_api = fake_anthropic.fake_api
@@ -98,10 +97,8 @@ def test_structured_output_json_schema(fake_api: FakeAnthropic) -> None:
         "properties": {
             "summary": {"type": "string"},
             "decorative": {"type": "boolean"},
-            "score": {"type": "integer"},
-            "tags": {"type": "array", "items": {"type": "string"}},
         },
-        "required": ["summary", "decorative", "score", "tags"],
+        "required": ["summary", "decorative"],
         "additionalProperties": False,
     }
     client = make_client()
@@ -116,7 +113,7 @@ def test_structured_output_json_schema(fake_api: FakeAnthropic) -> None:
         return json.loads(msg.content[0].text)
 
     first = ask("Summarise the install page: pip install it.")
-    assert first["decorative"] is False and first["score"] == 0 and first["tags"] == []
+    assert first["decorative"] is False
     assert first["summary"].startswith("Fake text ")
     assert first["summary"].endswith("about Summarise the install.")
     assert len(first["summary"]) < 100
@@ -125,23 +122,6 @@ def test_structured_output_json_schema(fake_api: FakeAnthropic) -> None:
     # The schema is billed as input, so the count must include it.
     body = fake_api.messages()[0]
     assert fake_api.count_tokens(body).rest > math.ceil(len(body["messages"][0]["content"]) / 4)
-
-
-def test_parse_with_pydantic_nested_model(fake_api: FakeAnthropic) -> None:
-    class Alt(BaseModel):
-        text: str
-        decorative: bool
-
-    class Answer(BaseModel):
-        alt: Alt
-        count: int
-
-    msg = make_client().messages.parse(
-        model=MODEL, max_tokens=200, messages=user("Describe the chart"), output_format=Answer
-    )
-    assert msg.parsed_output is not None
-    assert msg.parsed_output.alt.text.startswith("Fake text ")
-    assert msg.parsed_output.count == 0
 
 
 def test_markers_and_responder(fake_api: FakeAnthropic) -> None:
@@ -509,14 +489,6 @@ def test_latency_and_concurrency(fake_api: FakeAnthropic) -> None:
     assert len(fake_api.messages()) == 6
 
 
-def test_streaming(fake_api: FakeAnthropic) -> None:
-    with make_client().messages.stream(model=MODEL, max_tokens=50, messages=user("hi")) as stream:
-        text = stream.get_final_text()
-        final = stream.get_final_message()
-    assert text == "Fake reply."
-    assert final.stop_reason == "end_turn" and final.usage.output_tokens == 3
-
-
 def test_batch_flow(fake_api: FakeAnthropic) -> None:
     client = make_client()
     fake_api.batch_outcomes["expired-3"] = "expired"
@@ -569,29 +541,12 @@ def test_batch_flow(fake_api: FakeAnthropic) -> None:
     for line in lines:
         MessageBatchIndividualResponse.model_validate(json.loads(line))
 
-    listed = [b.id for b in client.messages.batches.list(limit=10)]
-    assert listed == [batch.id]
     assert fake_api.messages() == []  # batch work is not a /v1/messages call
 
 
-def test_batch_cancel_list_and_validation(fake_api: FakeAnthropic) -> None:
+def test_batch_validation(fake_api: FakeAnthropic) -> None:
     client = make_client()
     params = {"model": MODEL, "max_tokens": 20, "messages": user("a")}
-    ids = [client.messages.batches.create(requests=[{"custom_id": "x", "params": params}]).id]
-    ids.append(client.messages.batches.create(requests=[{"custom_id": "y", "params": params}]).id)
-
-    canceling = client.messages.batches.cancel(ids[0])
-    assert canceling.processing_status == "canceling"
-    assert canceling.cancel_initiated_at is not None
-    ended = client.messages.batches.retrieve(ids[0])
-    assert ended.processing_status == "ended" and ended.request_counts.canceled == 1
-    assert [r.result.type for r in client.messages.batches.results(ids[0])] == ["canceled"]
-
-    first_page = client.messages.batches.list(limit=1)
-    assert [b.id for b in first_page.data] == [ids[1]] and first_page.has_more
-    assert [b.id for b in first_page.get_next_page().data] == [ids[0]]
-    assert [b.id for b in client.messages.batches.list(limit=1)] == [ids[1], ids[0]]
-
     with pytest.raises(anthropic.NotFoundError):
         client.messages.batches.retrieve("msgbatch_missing")
     for bad in (

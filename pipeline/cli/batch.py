@@ -9,6 +9,7 @@ import click
 
 from pipeline.cli.common import check_ledger, has_key, make_client, no_key_message, report_problems
 from pipeline.enrich import ledger, lock
+from pipeline.enrich.api import MessagesAPI
 from pipeline.enrich.batch import BatchRun, collect, custom_id, load, save, split
 from pipeline.enrich.runner import Options, build_work
 from pipeline.errors import Fatal, Problem
@@ -99,7 +100,9 @@ def batch_command(
     return 1 if problems else 0
 
 
-def collect_ended(plan, client, pending, run_id, result, *, wait: bool) -> list[dict]:
+def collect_ended(
+    plan: Plan, client: MessagesAPI, pending, run_id, result, *, wait: bool
+) -> list[dict]:
     interval = plan.site.options.batch_poll_seconds
     remaining = []
     for batch in pending:

@@ -22,6 +22,7 @@ from functools import partial
 from pathlib import Path
 
 from pipeline import sidecars as store
+from pipeline.enrich.api import MessagesAPI
 from pipeline.enrich.pricing import cost
 from pipeline.enrich.replies import Invalid
 from pipeline.enrich.runner import (
@@ -160,7 +161,7 @@ class BatchRun:
     requeued: list[str] = field(default_factory=list)
 
 
-def collect(plan: Plan, client, batch: dict, run_id: str, result: BatchRun) -> None:
+def collect(plan: Plan, client: MessagesAPI, batch: dict, run_id: str, result: BatchRun) -> None:
     current = {(i.kind, i.path): i for i in plan.items}
     entries = {e["custom_id"]: e for e in batch["items"]}
     model = batch["model"]

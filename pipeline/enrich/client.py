@@ -1,4 +1,4 @@
-"""The only module that imports `anthropic`: messages, count_tokens, batches, retries.
+"""`MessagesAPI` over the SDK, and the only module that imports `anthropic`.
 
 The key comes only from ANTHROPIC_API_KEY; ANTHROPIC_BASE_URL is honoured by the SDK.
 Retries are the SDK's own (408/409/429/5xx/connection errors, honouring retry-after-ms
@@ -12,25 +12,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import anthropic
 
+from pipeline.enrich.api import BatchResult, BatchStatus, Reply
 from pipeline.enrich.pricing import Usage
 from pipeline.errors import NO_KEY, Fatal, RequestFailed
 
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_MAX_WAIT = 20.0
-
-
-@dataclass(frozen=True)
-class Reply:
-    text: str
-    usage: Usage
-    stop_reason: str | None
-    request_id: str | None
-    model: str
 
 
 class _ClampRetryWait(anthropic.Middleware):
@@ -61,35 +52,6 @@ def _retry_after_ms(headers) -> float | None:
     except (KeyError, TypeError, ValueError):
         # An HTTP date: treat it as a long wait, so it is clamped.
         return float("inf") if "retry-after" in headers else None
-
-
-# The 5-minute TTL for direct runs and batches alike: a read refreshes it, so one write
-# serves a whole run whose requests of a kind come less than 5 minutes apart; the 1-hour
-# TTL costs 2x instead of 1.25x per write and pays only when they come further apart
-# (BENCHMARKS.md, "Prompt caching", works it out).
-CACHE_CONTROL = {"type": "ephemeral"}
-
-
-def system_blocks(system: str) -> list[dict]:
-    # The system prompt (rules and worked examples) is the whole stable prefix of a kind,
-    # and its last block the breakpoint: everything item-specific comes after it, in the
-    # user turn. Under the model's minimum it is simply not cached (`status` says so).
-    return [{"type": "text", "text": system, "cache_control": dict(CACHE_CONTROL)}]
-
-
-def message_params(
-    *, model: str, system: str, content: list[dict], schema: dict, max_tokens: int
-) -> dict:
-    """The request body for one item; shared by direct requests and batches."""
-    return {
-        "model": model,
-        "max_tokens": max_tokens,
-        "system": system_blocks(system),
-        "messages": [{"role": "user", "content": content}],
-        "output_config": {"format": {"type": "json_schema", "schema": schema}},
-        # 5.x Haiku thinks by default, and thinking tokens are billed as output.
-        "thinking": {"type": "disabled"},
-    }
 
 
 def _usage(u) -> Usage:
@@ -141,6 +103,8 @@ def _error_message(e: anthropic.APIStatusError) -> str:
 
 
 class Client:
+    """The real `MessagesAPI`: SDK errors become RequestFailed (one item) or Fatal."""
+
     def __init__(
         self,
         *,
@@ -181,26 +145,25 @@ class Client:
         except anthropic.APIError as e:
             raise _failure(e) from None
 
-    def batch_status(self, batch_id: str) -> tuple[str, dict]:
+    def batch_status(self, batch_id: str) -> BatchStatus:
         try:
             batch = self._sdk.messages.batches.retrieve(batch_id)
         except anthropic.APIError as e:
             raise _failure(e) from None
-        return batch.processing_status, batch.request_counts.model_dump()
+        return BatchStatus(batch.processing_status, batch.request_counts.model_dump())
 
-    def batch_results(self, batch_id: str) -> Iterator[tuple[str, str, Reply | str]]:
-        """-> (custom_id, "succeeded" | "errored" | "canceled" | "expired", reply or why)."""
+    def batch_results(self, batch_id: str) -> Iterator[BatchResult]:
         try:
             for entry in self._sdk.messages.batches.results(batch_id):
                 kind = entry.result.type
                 if kind == "succeeded":
-                    yield entry.custom_id, kind, _reply(entry.result.message)
+                    yield BatchResult(entry.custom_id, kind, _reply(entry.result.message))
                 elif kind == "errored":
                     err = entry.result.error
                     inner = getattr(err, "error", err)
                     why = getattr(inner, "message", None) or json.dumps(err.model_dump())[:200]
-                    yield entry.custom_id, kind, str(why)
+                    yield BatchResult(entry.custom_id, kind, str(why))
                 else:
-                    yield entry.custom_id, kind, kind
+                    yield BatchResult(entry.custom_id, kind, kind)
         except anthropic.APIError as e:
             raise _failure(e) from None

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from pipeline import sidecars as store
 from pipeline.enrich import ledger
+from pipeline.enrich.api import MessagesAPI, message_params
 from pipeline.enrich.prepare import prepare
 from pipeline.enrich.pricing import Usage, cost
 from pipeline.enrich.prompts import (
@@ -163,8 +164,6 @@ def page_language(plan: Plan, rel: str, text_of: PageText | None = None) -> Lang
 def page_params(
     plan: Plan, item: Item, page: PageSource, model: str, text_of: PageText | None = None
 ) -> Work:
-    from pipeline.enrich.client import message_params
-
     meta, plain = (text_of or partial(_page_text, plan))(item.path)
     lang = language.resolve(meta, item.path, plan.site.language, plain)
     plain, was_cut = cut_to_budget(plain, plan.site.options.page_token_budget, model)
@@ -192,8 +191,6 @@ def image_params(
     model: str,
     lang: Language | None = None,
 ) -> Work:
-    from pipeline.enrich.client import message_params
-
     prepared = prepare(
         plan.site.docs_dir / item.path,
         item.path,
@@ -295,7 +292,7 @@ def _with_feedback(params: dict, reason: str) -> dict:
     return {**params, "messages": [{"role": "user", "content": content}]}
 
 
-def run_one(client, work: Work, model: str, run_id: str) -> Outcome:
+def run_one(client: MessagesAPI, work: Work, model: str, run_id: str) -> Outcome:
     """Request, validate, retry once on a broken reply; never raises for the item's sake."""
     item = work.item
     out = Outcome(item)
@@ -514,7 +511,7 @@ def _next_startable(pending: deque, warm: set[str], warming: set[str]) -> int | 
     return None
 
 
-def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summary:
+def run(plan: Plan, works: list[Work], opts: Options, client: MessagesAPI, progress) -> Summary:
     model = opts.model
     run_id = ledger.new_run_id()
     summary = Summary()
@@ -581,7 +578,7 @@ def run(plan: Plan, works: list[Work], opts: Options, client, progress) -> Summa
     return summary
 
 
-def count_tokens(works: list[Work], client) -> list[Work]:
+def count_tokens(works: list[Work], client: MessagesAPI | None) -> list[Work]:
     """Replace local estimates with count_tokens (free) when a key is set."""
     if client is None:
         return works
@@ -594,7 +591,7 @@ def count_tokens(works: list[Work], client) -> list[Work]:
     return counted
 
 
-def count_prefixes(works: list[Work], client) -> dict[str, int]:
+def count_prefixes(works: list[Work], client: MessagesAPI) -> dict[str, int]:
     """Each kind's prefix by count_tokens: one request of the kind counted with and
     without its system prompt (free; the difference is the cached part)."""
     sizes: dict[str, int] = {}
