@@ -107,7 +107,7 @@ class Resolver:
                 return Resolved(target=path, path=path)
         last = paths[-1]
         if escapes(last):
-            return Resolved(problem=f"image path escapes the site: {src}", path=None)
+            return Resolved(problem=f"image path escapes the site: {src}", path=last)
         return Resolved(path=last)
 
     # --- a src in the markdown source (discovery, write-back) ---------------------------
