@@ -33,6 +33,7 @@ from pipeline.source.discover import discover
 
 log = get_plugin_logger(__name__)
 
+
 def site_from_mkdocs(config: MkDocsConfig, options: Options) -> Site:
     config_file = Path(config.config_file_path or "mkdocs.yml").absolute()
     return Site(
@@ -104,7 +105,7 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             if not f.is_documentation_page() and f.inclusion.is_included()
         }
         try:
-            self._pass = SitePass(site, plan, served, say=_say)
+            self._pass = SitePass.from_plan(site, plan, served, say=_say)
         except Fatal as e:
             raise PluginError(str(e)) from None
 

@@ -47,7 +47,7 @@ from pipeline.render.llms import (
     section_files,
 )
 from pipeline.render.markdown_copy import markdown_copy
-from pipeline.render.texts import ImageText, PageTexts, collect, plain_text
+from pipeline.render.texts import ImageText, PageTexts, SiteTexts, collect, plain_text
 from pipeline.sidecars import SUFFIX
 from pipeline.source.links import Resolver, url_dir
 
@@ -215,9 +215,10 @@ class SitePass:
     def __init__(
         self,
         site: Site,
-        plan: Plan,
+        texts: SiteTexts,
         served: Mapping[str, str],
         *,
+        html_refs: Mapping[str, Mapping[str, tuple[str, int]]] | None = None,
         image_at: Callable[[str], ImageText | None] | None = None,
         site_dir: Path | None = None,
         say: Say = lambda level, message: None,
@@ -225,23 +226,14 @@ class SitePass:
         self.site = site
         self.site_dir = site_dir or site.site_dir
         self.options = site.options
-        self.texts = collect(plan)
+        self.texts = texts
         self.say = say
         self._served = served
         self._resolver = Resolver(
             served, site_url=site.site_url, use_directory_urls=site.use_directory_urls
         )
         self._image_at = image_at or self._image_by_path
-        # page source -> raw <img> src as written -> (file discovery found, line): the
-        # fallback for a src that breaks in the built site (written relative to the
-        # source file while directory URLs put the page a folder deeper).
-        self._html_refs: dict[str, dict[str, tuple[str, int]]] = {}
-        for page in plan.discovery.pages:
-            for ref in page.refs:
-                if ref.syntax == "html" and ref.target:
-                    self._html_refs.setdefault(page.path, {}).setdefault(
-                        ref.src.strip(), (ref.target, ref.line)
-                    )
+        self._html_refs = html_refs or {}
         self._src_to_dest = {s: d for d, s in served.items()}
         self._warned: set[tuple[str, str]] = set()
         self._first_image: dict[str, tuple[str, str]] = {}
@@ -253,6 +245,10 @@ class SitePass:
         self._llms_files: dict[str, str] = {}
         cache = site.state_dir / "cache" / "markdown-copies.json" if self.options.llms_txt else None
         self._copy_cache = CopyCache(cache)
+
+    @classmethod
+    def from_plan(cls, site: Site, plan: Plan, served: Mapping[str, str], **kw) -> SitePass:
+        return cls(site, collect(plan), served, html_refs=html_refs(plan), **kw)
 
     # --- what a page is --------------------------------------------------------------------
 
@@ -286,7 +282,7 @@ class SitePass:
             return _no_alt  # an opted-out page shows no generated text
 
         def lookup(src: str):
-            found = self._resolver.in_built(page.url, src)
+            found = self._resolver.in_built(unquote(page.url), src)
             image = self._image_at(found.target) if found.target else None
             if image is None and found.target is None and found.path is not None:
                 image = self._broken_src(page, refs_of or page.src, src, found.path, warn)
@@ -317,7 +313,7 @@ class SitePass:
         def served(src: str) -> str | None:
             if not self.site.site_url:
                 return None
-            found = self._resolver.in_built(page.url, src)
+            found = self._resolver.in_built(unquote(page.url), src)
             if found.target is None or not found.target.lower().endswith(RASTER):
                 return None
             return urljoin(self.site.site_url, quote(found.target))
@@ -455,6 +451,18 @@ class SitePass:
             notes.append(f"llms.txt ({len(self._llms_pages)} pages, {len(files)} file(s))")
         self._copy_cache.save()
         return notes
+
+
+def html_refs(plan: Plan) -> dict[str, dict[str, tuple[str, int]]]:
+    """page source -> raw <img> src as written -> (file discovery found, line): the
+    fallback for a src that breaks in the built site (written relative to the source
+    file while directory URLs put the page a folder deeper)."""
+    refs: dict[str, dict[str, tuple[str, int]]] = {}
+    for page in plan.discovery.pages:
+        for ref in page.refs:
+            if ref.syntax == "html" and ref.target:
+                refs.setdefault(page.path, {}).setdefault(ref.src.strip(), (ref.target, ref.line))
+    return refs
 
 
 def _no_alt(src: str) -> None:
