@@ -2,7 +2,7 @@
 
 The pass is tested on fixture files (a built page in, the page we should write out,
 written by hand). The builds use a real Zensical, installed once into its own venv
-under .zensical/ (its Markdown and pymdown pins differ from MkDocs'); the tests that
+under .venv/side/zensical (its Markdown and pymdown pins differ from MkDocs'); the tests that
 need it skip, with the reason, only when it cannot be installed.
 """
 
@@ -21,8 +21,8 @@ from xml.etree import ElementTree as ET
 
 import pathspec
 import pytest
+import sidevenv
 import yaml
-import zensical_env
 from conftest import ROOT
 
 from pipeline.__main__ import main
@@ -248,8 +248,8 @@ def test_generator_unsupported_version_is_one_line(tmp_path, run, monkeypatch):
 
 @pytest.fixture(scope="session")
 def zensical_exe() -> Path:
-    """Zensical in its own venv under .zensical/<version> (installed once, reused)."""
-    exe, why = zensical_env.ensure()
+    """Zensical in its own venv under .venv/side/zensical (installed once, reused)."""
+    exe, why = sidevenv.zensical()
     if exe is None:
         pytest.skip(why)
     return exe
