@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-from-pyproject
 MKDOCS_FILE ?= mkdocs.yml
-# mkdocs (the plugin renders) or zensical (installed into .zensical/ on first use).
+# mkdocs (the plugin renders) or zensical (installed into .venv/side/zensical on first use).
 GENERATOR ?= mkdocs
 
 .PHONY: build test bench status lint clean
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 # `make build STRICT=0`: let the site's own warnings (broken links...) through.
 build: $(STAMP)
 ifeq ($(GENERATOR),zensical)
-	ZENSICAL=$$(PYTHONPATH=. $(PY) tests/zensical_env.py) && export ZENSICAL && \
+	ZENSICAL=$$(PYTHONPATH=. $(PY) tests/sidevenv.py zensical) && export ZENSICAL && \
 	$(PY) -m pipeline build --generator zensical -f $(MKDOCS_FILE)$(if $(FROZEN), --frozen)$(if $(filter 0,$(STRICT)), --no-strict)
 else
 	$(PY) -m pipeline build --generator $(GENERATOR) -f $(MKDOCS_FILE)$(if $(FROZEN), --frozen)$(if $(filter 0,$(STRICT)), --no-strict)

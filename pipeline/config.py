@@ -215,6 +215,14 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
     )
 
 
+def nav_of(config_file: Path) -> object:
+    """The config's `nav:` as written (mkdocs.yml, or zensical.toml's [project]), for a
+    generator that does not hand us its navigation; None when there is none."""
+    path = Path(config_file)
+    data = _read_toml(path) if path.suffix.lower() == ".toml" else _read_yaml(path)
+    return data.get("nav")
+
+
 def _plain(value) -> str:
     # A bare `site_description:` loads as None: never the text "None".
     return str(value).strip() if value is not None else ""

@@ -203,9 +203,9 @@ def mkdocs_build(root: Path, with_plugin: bool) -> float:
 
 def zensical_figures(root: Path) -> dict | None:
     """`zensical build` of the site, alone and followed by our post-build pass."""
-    import zensical_env
+    import sidevenv
 
-    exe, why = zensical_env.ensure()
+    exe, why = sidevenv.zensical()
     if exe is None:
         print(f"bench: zensical skipped: {why}", file=sys.stderr)
         return None

@@ -1,4 +1,5 @@
-"""Separate virtual environments for the other generators' tests.
+"""Separate virtual environments for the other generators (tests, `make bench`, and
+`make build GENERATOR=zensical`).
 
 ProperDocs replaces the `mkdocs` module name and Zensical pins its own dependencies, so
 neither can share the main `.venv` (which has MkDocs and Material). Each gets a venv of
@@ -45,3 +46,24 @@ def side_venv(name: str, requirements: list[str]) -> Path:
             raise Unavailable(f"{' '.join(step[:4])}… failed: {last}")
     stamp.touch()
     return python
+
+
+def zensical() -> tuple[Path | None, str]:
+    """Zensical (the version pipeline.zensical was tested with) in `.venv/side/zensical`:
+    -> (its executable, "") or (None, why it could not be installed here)."""
+    from pipeline.zensical import TESTED
+
+    try:
+        python = side_venv("zensical", [f"zensical=={TESTED}"])
+    except (Unavailable, subprocess.SubprocessError, OSError) as e:
+        return None, f"zensical=={TESTED} cannot be installed here: {e}"
+    return python.parent / "zensical", ""
+
+
+if __name__ == "__main__":
+    # `make build GENERATOR=zensical`: print the executable, or why there is none.
+    if sys.argv[1:] != ["zensical"]:
+        sys.exit("usage: python tests/sidevenv.py zensical")
+    found, why = zensical()
+    print(found or why)
+    sys.exit(0 if found else 1)

@@ -5,9 +5,11 @@ against the llms.txt grammar and the v2 discovery links."""
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from pipeline.render.llms import (
     NavNode,
@@ -56,6 +58,56 @@ def test_llms_txt_fixture(case: Path):
     own = section_files(nav) if data["sections"] else {}
     for url, expected in data.get("covering", {}).items():
         assert covering_file(url, own) == expected, url
+
+
+class _Rendered(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _render(markdown: str) -> tuple[list[str], str]:
+    parser = _Rendered()
+    parser.feed(MarkdownIt("commonmark").render(markdown))
+    return parser.tags, " ".join("".join(parser.text).split())
+
+
+def _plain(value: str) -> str:
+    return " ".join("".join(c for c in value if c.isprintable() or c in "\n\t").split())
+
+
+@pytest.mark.parametrize("case", LLMS_CASES, ids=lambda p: p.stem)
+def test_llms_txt_renders_as_the_text_it_was_given(case: Path):
+    """Each line of llms.txt, rendered by a CommonMark renderer, shows exactly the text it
+    was given and no markup of its own: the escapes are the ones markdown needs, and
+    enough. (Bidi and control characters are dropped; an empty note shows the title.)"""
+    data = json.loads(case.read_text(encoding="utf-8"))
+    site = SiteInfo(**data["site"])
+    pages = {p["url"]: PageEntry(**p) for p in data["pages"]}
+    text = build_llms(site, _nav(data["nav"]), pages, sections=False)["llms.txt"]
+    lines = text.split("\n")
+    assert _render(lines[0]) == (["h1"], _plain(site.name))
+    quote = [line for line in lines if line.startswith("> ")]
+    home = pages.get(site.home_url)
+    if quote:
+        shown = _plain(site.description or (home.note if home else ""))
+        assert _render(quote[0]) == (["blockquote", "p"], shown)
+    for line in (x for x in lines if x.startswith("## ")):
+        assert _render(line)[0] == ["h2"], line
+    items = [line for line in lines if line.startswith("- [")]
+    assert len(items) == len(pages)
+    wanted = {_plain(p.title) + ": " + (_plain(p.note) or _plain(p.title)) for p in pages.values()}
+    for line in items:
+        tags, shown = _render(line)
+        assert tags == ["ul", "li", "a"], line
+        assert shown in wanted, line
 
 
 @pytest.mark.parametrize("case", COPY_CASES, ids=lambda p: p.stem)

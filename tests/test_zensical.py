@@ -2,12 +2,13 @@
 
 The pass is tested on fixture files (a built page in, the page we should write out,
 written by hand). The builds use a real Zensical, installed once into its own venv
-under .zensical/ (its Markdown and pymdown pins differ from MkDocs'); the tests that
+under .venv/side/zensical (its Markdown and pymdown pins differ from MkDocs'); the tests that
 need it skip, with the reason, only when it cannot be installed.
 """
 
 from __future__ import annotations
 
+import html
 import os
 import shutil
 import subprocess
@@ -18,17 +19,17 @@ from pathlib import Path
 from urllib.parse import unquote
 from xml.etree import ElementTree as ET
 
+import pathspec
 import pytest
+import sidevenv
 import yaml
-import zensical_env
 from conftest import ROOT
 
 from pipeline.__main__ import main
 from pipeline.config import load_site, validate_options
 from pipeline.errors import Fatal
+from pipeline.model import Site
 from pipeline.render.postbuild import (
-    BuiltPage,
-    SiteFacts,
     heading_of,
     match_pages,
     output_path,
@@ -36,7 +37,8 @@ from pipeline.render.postbuild import (
     render_page,
     title_of,
 )
-from pipeline.render.texts import ImageText
+from pipeline.render.site_pass import PageInfo, SitePass
+from pipeline.render.texts import ImageText, PageTexts, SiteTexts
 from pipeline.zensical import TESTED, check_version
 
 FIXTURES = Path(__file__).parent / "fixtures" / "postbuild"
@@ -46,35 +48,51 @@ CASES = sorted(p.stem for p in FIXTURES.glob("*.yml"))
 # --- the pure pass, on fixture files ------------------------------------------------------------
 
 
-def _case(name: str):
+def _case(name: str, root: Path) -> tuple[PageInfo, SitePass]:
+    """The fixture's page and a site pass over a site that serves its images."""
     spec = yaml.safe_load((FIXTURES / f"{name}.yml").read_text(encoding="utf-8"))
     options, _ = validate_options(spec.get("options") or {}, FIXTURES / f"{name}.yml")
-    site = SiteFacts(options=options, **spec["site"])
-    page = BuiltPage(
-        html_path=spec["html_path"],
-        title=spec["title"],
-        summary=spec["summary"],
-        raw_date=spec.get("date"),
+    site = Site(
+        config_file=root / "mkdocs.yml",
+        root=root,
+        docs_dir=root / "docs",
+        site_dir=root / "site",
+        exclude_docs=pathspec.GitIgnoreSpec.from_lines([]),
+        options=options,
+        plugin_listed=True,
+        **spec["site"],
     )
     images = {path: ImageText(alt, deco) for path, (alt, deco) in spec["images"].items()}
-    return page, site, images.get
+    src = spec.get("src")
+    pages = {src: PageTexts(spec["summary"], spec["summary"])} if src else {}
+    site_pass = SitePass(site, SiteTexts(pages, images), {p: p for p in images})
+    page = PageInfo(
+        url=page_url(spec["html_path"], site.use_directory_urls),
+        src=src,
+        title=html.escape(spec["title"]),  # a generator's title is HTML text
+        meta={"date": spec["date"]} if spec.get("date") else {},
+    )
+    site_pass.has_posts = site_pass.post_date(page) is not None
+    return page, site_pass
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_postbuild_fixture(name):
-    page, site, resolve = _case(name)
+def test_postbuild_fixture(name, tmp_path):
+    page, site_pass = _case(name, tmp_path)
     given = (FIXTURES / f"{name}.html").read_text(encoding="utf-8")
     expected = (FIXTURES / f"{name}.expected.html").read_text(encoding="utf-8")
-    out, _facts = render_page(given, page, site, resolve)
-    assert out == expected
+    assert render_page(given, page, site_pass) == expected
+    copy = tmp_path / "site" / page.url.rstrip("/")
+    if page.src:  # its markdown copy, beside it, where the head link points
+        assert copy.with_name(copy.name + ".md").is_file()
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_postbuild_pass_is_idempotent(name):
+def test_postbuild_pass_is_idempotent(name, tmp_path):
     """Running the pass twice (a user re-runs `postbuild`) changes nothing the second time."""
-    page, site, resolve = _case(name)
+    page, site_pass = _case(name, tmp_path)
     expected = (FIXTURES / f"{name}.expected.html").read_text(encoding="utf-8")
-    assert render_page(expected, page, site, resolve)[0] == expected
+    assert render_page(expected, page, site_pass) == expected
 
 
 def test_output_path_and_url():
@@ -230,8 +248,8 @@ def test_generator_unsupported_version_is_one_line(tmp_path, run, monkeypatch):
 
 @pytest.fixture(scope="session")
 def zensical_exe() -> Path:
-    """Zensical in its own venv under .zensical/<version> (installed once, reused)."""
-    exe, why = zensical_env.ensure()
+    """Zensical in its own venv under .venv/side/zensical (installed once, reused)."""
+    exe, why = sidevenv.zensical()
     if exe is None:
         pytest.skip(why)
     return exe
@@ -288,6 +306,7 @@ class _Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.description: list[str] = []
         self.imgs: list[dict] = []
+        self.links: list[dict] = []
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
@@ -295,6 +314,13 @@ class _Page(HTMLParser):
             self.description.append(a.get("content") or "")
         elif tag == "img":
             self.imgs.append(a)
+        elif tag == "link":
+            self.links.append(a)
+
+    def link(self, **want) -> list[str]:
+        return [
+            a.get("href") or "" for a in self.links if all(a.get(k) == v for k, v in want.items())
+        ]
 
     handle_startendtag = handle_starttag
 
@@ -373,10 +399,27 @@ def _assert_site(site: Path, docs: Path, summaries: dict[str, str], *, posts: in
     for entry in entries:
         assert entry.findtext("{http://www.w3.org/2005/Atom}summary")
     llms = (site / "llms.txt").read_text(encoding="utf-8").splitlines()
-    assert llms[0].startswith("# ") and "## Pages" in llms
-    links = [line for line in llms if line.startswith("- [")]
-    assert len(links) == len(summaries)
-    assert all("](https://" in line and "): " in line for line in links)
+    assert llms[0].startswith("# ") and any(line.startswith("## ") for line in llms)
+    items = [line for line in llms if line.startswith("- [")]
+    assert len(items) == len(summaries)
+    # llms.txt v2: every item links a markdown copy in the site and has a note.
+    site_url = "https://" + items[0].split("](https://", 1)[1].split("/", 1)[0] + "/"
+    for line in items:
+        target, note = line.split("](", 1)[1].split("): ", 1)
+        assert note.strip(), line
+        path = unquote(target.removeprefix(site_url))
+        prefix = next((p for p in ("harbor-street/",) if path.startswith(p)), "")
+        assert (site / path[len(prefix) :]).is_file(), line
+    # ...and every page with a source links its copy and the llms.txt covering it.
+    with_copy = 0
+    for path, page in pages.items():
+        copies = page.link(rel="alternate", type="text/markdown")
+        described = page.link(rel="describedby")
+        assert len(copies) == len(described) <= 1, path
+        for href in copies + described:
+            assert (path.parent / unquote(href)).resolve().is_file(), (path, href)
+        with_copy += len(copies)
+    assert with_copy == len(summaries)
 
 
 def _no_network(log: Path, trace: Path | None) -> None:
@@ -406,6 +449,9 @@ def test_demo_built_with_zensical(tmp_path, zensical_exe):
     assert "Traceback" not in proc.stderr
     summaries = _summaries(root / "content")
     _assert_site(root / "site", root / "content", summaries, posts=3)
+    # llms.txt sections follow mkdocs.yml's nav, as on the MkDocs route.
+    llms = (root / "site" / "llms.txt").read_text(encoding="utf-8").splitlines()
+    assert [x for x in llms if x.startswith("## ")] == ["## Pages", "## Guides", "## Blog"]
     # Each summary in its own page, including a post the blog moved to a dated URL.
     site = root / "site"
     fix = _parse(site / "guides" / "fix-a-flat" / "index.html")

@@ -311,6 +311,10 @@ def rewrite_head(page_html: str, tags_for: Callable[[str], HeadTags]) -> str:
                 theme_description = tag
         elif tag.name == "link" and tag.get("type") == "application/atom+xml":
             present.add(("link", "alternate-atom"))
+        elif tag.name == "link" and tag.get("type") == "text/markdown":
+            present.add(("link", "alternate-markdown"))
+        elif tag.name == "link" and (tag.get("rel") or "").lower() == "describedby":
+            present.add(("link", "describedby"))
         elif tag.name == "script" and tag.get("type") == "application/ld+json":
             present.add(("script", "ld+json"))
     printed = (theme_description.get("content") or "") if theme_description else ""

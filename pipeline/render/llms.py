@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
+from pipeline.text import clean
+
 ROOT_FILE = "llms.txt"
 FULL_FILE = "llms-full.txt"
 LOOSE_SECTION = "Pages"
@@ -72,10 +74,21 @@ _ORDERED_START = re.compile(r"^(\d{1,9})([.)])(?=\s|$)")
 _CLOSING_HASHES = re.compile(r"(\s)(#+)$")
 
 
+def md_text(text: str) -> str:
+    """One line of plain text that markdown renders as itself inside a line (link text,
+    a note after `: `), with no HTML entities and no backslash where markdown would not
+    read a character as markup there. Control and bidi-override characters are dropped."""
+    return escape_inline(" ".join(clean(str(text)).split()))
+
+
 def md_inline(text: str) -> str:
-    """One line of plain text that markdown renders as itself, with no HTML entities and
-    no backslash where markdown would not read a character as markup."""
-    return guard_line(escape_inline(" ".join(str(text).split())))
+    """`md_text` at the start of a line (a blockquote's): no block marker either."""
+    return guard_line(md_text(text))
+
+
+def md_heading(text: str) -> str:
+    """`md_text` as an ATX heading's text: a closing run of `#` would be dropped."""
+    return _CLOSING_HASHES.sub(r"\1\\\2", md_text(text))
 
 
 def escape_inline(text: str) -> str:
@@ -84,7 +97,8 @@ def escape_inline(text: str) -> str:
     for i, ch in enumerate(text):
         before = text[i - 1] if i else " "
         after = text[i + 1] if i + 1 < len(text) else " "
-        if ch == "\\" and after in _PUNCTUATION:
+        if ch == "\\" and (after in _PUNCTUATION or i == len(text) - 1):
+            # (at the end, whatever follows the text — `]`, a newline — is punctuation)
             out.append("\\\\")
         elif ch in "`[]":
             out.append("\\" + ch)
@@ -276,20 +290,20 @@ def build_llms(
         page = pages.get(url)
         if page is None:
             return None  # a listing, an opted-out page, a link: not listed
-        note = md_inline(page.note) or md_inline(page.title)
-        return f"- [{md_inline(page.title)}]({link(url, from_file)}): {note}"
+        note = md_text(page.note) or md_text(page.title)
+        return f"- [{md_text(page.title)}]({link(url, from_file)}): {note}"
 
     def body(secs: list[_Section], from_file: str, prefix: str = "") -> list[str]:
         lines: list[str] = []
         for sec in secs:
             title = f"{prefix}{sec.title}"
             if from_file == ROOT_FILE and id(sec) in own:
-                lines += [f"## {md_inline(title)}", ""]
+                lines += [f"## {md_heading(title)}", ""]
                 lines += [_section_item(sec, own[id(sec)], pages, site), ""]
                 continue
             entries = [x for x in (item(u, from_file) for u in sec.items) if x]
             if entries:
-                lines += [f"## {md_inline(title)}", "", *entries, ""]
+                lines += [f"## {md_heading(title)}", "", *entries, ""]
             lines += body(sec.subsections, from_file, f"{title} / ")
         return lines
 
@@ -326,11 +340,11 @@ def _section_item(sec: _Section, path: str, pages: dict[str, PageEntry], site: S
     count = sum(1 for u in _all_urls(sec) if u in pages)
     note = index.note if index else f"Index of the {count} pages of this section."
     href = _link_url(_href(path, ROOT_FILE, site.site_url))
-    return f"- [{md_inline(sec.title)}]({href}): {md_inline(note)}"
+    return f"- [{md_text(sec.title)}]({href}): {md_text(note)}"
 
 
 def _file(title: str, quote: str, body: list[str]) -> str:
-    lines = [f"# {md_inline(title) or 'Documentation'}", ""]
+    lines = [f"# {md_heading(title) or 'Documentation'}", ""]
     if quote.strip():
         lines += [f"> {md_inline(quote)}", ""]
     lines += body

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit, urlunsplit
 from bs4 import BeautifulSoup, Tag
 from markdownify import ATX, MarkdownConverter
 
-from pipeline.render.llms import escape_inline, guard_line, md_inline
+from pipeline.render.llms import escape_inline, guard_line, md_heading
 
 # Only makes sense in a browser: permalink anchors (the ¶ after headings), line-number
 # columns, tab radio buttons, scripts.
@@ -43,7 +43,7 @@ def markdown_copy(content_html: str, *, title: str, page_url: str, copy_path: st
     body = re.sub(r"\n{3,}", "\n\n", body).strip("\n")
     if soup.find("h1") is None and title:
         # Themes print the title as the H1 when the content has none: so does the copy.
-        body = f"# {md_inline(title)}\n\n{body}" if body else f"# {md_inline(title)}"
+        body = f"# {md_heading(title)}\n\n{body}" if body else f"# {md_heading(title)}"
     return body + "\n"
 
 

@@ -15,24 +15,28 @@ blog may copy a post's images elsewhere; the same bytes are the same image to us
 
 from __future__ import annotations
 
-import contextlib
 import html as htmllib
 import os
 import posixpath
 import re
 import shutil
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urljoin, urlsplit
+from urllib.parse import quote
 
 from pipeline.errors import Fatal, Problem
-from pipeline.model import Options, Site
+from pipeline.model import Site
 from pipeline.plan import Plan
-from pipeline.render.html import AltLookup, attr, first_image, inject_alts, rewrite_head, scan
-from pipeline.render.site_pass import Listing, PageFacts, relative_url, tags_for, write_site_files
+from pipeline.render.site_pass import (
+    PageInfo,
+    SitePass,
+    html_refs,
+    nav_from_config,
+    nav_from_tree,
+    replace_file,
+)
 from pipeline.render.texts import ImageText, SiteTexts, collect
 from pipeline.sidecars import SUFFIX
 from pipeline.source.discover import split_page
@@ -146,103 +150,16 @@ def content_span(page_html: str) -> tuple[int, int]:
     return 0, len(page_html)
 
 
-def alt_lookup(url: str, prefix: str, resolve: Callable[[str], ImageText | None]) -> AltLookup:
-    """src as written in a built page at `url` -> (alt, decorative) of the image it shows.
-    `prefix` is site_url's path: root-absolute srcs carry it when the site is served there."""
-    url_dir = url.rstrip("/") if url.endswith("/") else posixpath.dirname(url)
-
-    def lookup(src: str):
-        parts = urlsplit(src)
-        if parts.scheme or parts.netloc or not parts.path:
-            return None
-        path = unquote(parts.path)
-        if path.startswith("/"):
-            path = path.lstrip("/")
-            if prefix and path.startswith(prefix + "/"):
-                path = path[len(prefix) + 1 :]
-        else:
-            path = posixpath.normpath(posixpath.join(url_dir, path))
-        if path == ".." or path.startswith("../"):
-            return None
-        found = resolve(path)
-        return (found.alt, found.decorative) if found else None
-
-    return lookup
+# --- one page ----------------------------------------------------------------------------------
 
 
-def set_description(page_html: str, text: str) -> str:
-    """Replace the content of the head's meta description with `text` (escaped once).
-    A page without one is left alone: rewrite_head adds it."""
-    end = page_html.find("</head>")
-    if end < 0 or not text:
-        return page_html
-    for tag in scan(page_html[:end], {"meta"}).tags:
-        if (tag.get("name") or "").lower() == "description":
-            if tag.get("content") == text:
-                return page_html
-            new = f'<meta name="description" content="{attr(text)}">'
-            return page_html[: tag.start] + new + page_html[tag.end :]
-    return page_html
-
-
-# --- pure: one page ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SiteFacts:
-    site_name: str
-    site_url: str | None
-    site_description: str
-    use_directory_urls: bool
-    options: Options
-
-    @property
-    def prefix(self) -> str:
-        return urlsplit(self.site_url or "").path.strip("/")
-
-
-@dataclass(frozen=True)
-class BuiltPage:
-    html_path: str  # site-relative
-    title: str
-    summary: str  # "" when no source backs the page
-    raw_date: object = None  # frontmatter `date` (a post), as written
-
-
-def render_page(
-    page_html: str, page: BuiltPage, site: SiteFacts, resolve: Callable[[str], ImageText | None]
-) -> tuple[str, PageFacts]:
-    """One built page in, the page with alts, description and head tags out."""
-    from pipeline.render.feeds import as_datetime
-
-    url = page_url(page.html_path, site.use_directory_urls)
-    lookup = alt_lookup(url, site.prefix, resolve)
+def render_page(page_html: str, page: PageInfo, site_pass: SitePass) -> str:
+    """One built page in; out, the page with alts in its content, its head tags, the
+    v2 links (its markdown copy is written from the content)."""
     start, end = content_span(page_html)
-    content = inject_alts(page_html[start:end], lookup)
+    content = site_pass.content(page_html[start:end], page)
     page_html = page_html[:start] + content + page_html[end:]
-    canonical = urljoin(site.site_url, url) if site.site_url else None
-    image, image_alt = None, ""
-    found = first_image(content, lookup)
-    if found and canonical:
-        image, image_alt = urljoin(canonical, found[0]), found[1]
-    feed = site.options.feed and site.site_url
-    facts = PageFacts(
-        title=page.title or site.site_name,
-        url=canonical,
-        summary=page.summary,
-        date=as_datetime(page.raw_date),
-        image=image,
-        image_alt=image_alt,
-        feed_url=relative_url(site.options.feed_path, url) if feed else None,
-    )
-    page_html = set_description(page_html, page.summary)
-    tags = tags_for(
-        facts,
-        site_name=site.site_name,
-        site_description=site.site_description,
-        options=site.options,
-    )
-    return rewrite_head(page_html, tags), facts
+    return site_pass.finish_page(page_html, page, content)
 
 
 # --- I/O: the whole site ----------------------------------------------------------------------
@@ -285,6 +202,7 @@ class PassResult:
     removed: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    messages: list[tuple[str, str]] = field(default_factory=list)  # (level, text)
 
 
 def built_pages(site_dir: Path) -> list[str]:
@@ -318,23 +236,27 @@ def remove_unpublished(site: Site, site_dir: Path) -> list[str]:
     return removed
 
 
-def run(site: Site, plan: Plan, site_dir: Path | None = None) -> PassResult:
+def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None) -> PassResult:
+    """`nav` is the config's `nav:` as written (None: the folder tree, as MkDocs does)."""
     site_dir = (site_dir or site.site_dir).resolve()
     if not site_dir.is_dir():
         raise Fatal(f"{site_dir}: no built site here; build the site first")
     result = PassResult(removed=remove_unpublished(site, site_dir))
     texts = collect(plan)
     sources = {p.path: p for p in plan.discovery.pages}
-    facts = SiteFacts(
-        site_name=site.site_name,
-        site_url=site.site_url,
-        site_description=site.site_description,
-        use_directory_urls=site.use_directory_urls,
-        options=site.options,
-    )
-    fingerprints = {path: image.fingerprint for path, image in plan.discovery.images.items()}
-    resolve = ImageResolver(site_dir, texts, fingerprints)
     html_files = built_pages(site_dir)
+    served = {rel: rel for rel in served_files(site_dir)}
+    fingerprints = {path: image.fingerprint for path, image in plan.discovery.images.items()}
+    messages: list[tuple[str, str]] = []
+    site_pass = SitePass(
+        site,
+        texts,
+        served,
+        html_refs=html_refs(plan),
+        image_at=ImageResolver(site_dir, texts, fingerprints),
+        site_dir=site_dir,
+        say=lambda level, message: messages.append((level, message)),
+    )
     mapping = match_pages(
         html_files,
         {path: page.title for path, page in sources.items()},
@@ -342,63 +264,66 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None) -> PassResult:
         lambda rel: _titles(_read(site_dir / rel) or "", site.site_name),
     )
     result.unmatched_sources = sorted(set(sources) - set(mapping.values()))
-    listing = Listing()
+    infos: dict[str, PageInfo] = {}
+    for rel in html_files:
+        src = mapping.get(rel)
+        meta = _frontmatter(site.docs_dir, src) if src else {}
+        infos[rel] = PageInfo(
+            url=quote(page_url(rel, site.use_directory_urls)),
+            src=src,
+            title=htmllib.escape(sources[src].title) if src else "",
+            meta=meta,
+            authors=_authors(meta),
+        )
+    site_pass.has_posts = any(site_pass.post_date(info) for info in infos.values())
+    url_of_src = {info.src: info.url for info in infos.values() if info.src}
+    nav_nodes = (
+        nav_from_config(nav, url_of_src.get, lambda s: sources[s].title if s in sources else "")
+        if isinstance(nav, list)
+        else nav_from_tree(
+            (info.src, info.url, sources[info.src].title) for info in infos.values() if info.src
+        )
+    )
+    site_pass.set_nav(nav_nodes)
     for rel in html_files:
         page_html = _read(site_dir / rel)
         if page_html is None:
             result.problems.append(Problem(rel, "built page is not UTF-8 text: left as it is"))
             continue
-        src = mapping.get(rel)
-        page_texts = texts.pages.get(src) if src else None
-        meta = _frontmatter(site.docs_dir, src) if src else {}
-        page = BuiltPage(
-            html_path=rel,
-            title=sources[src].title if src else title_of(page_html, site.site_name),
-            summary=page_texts.summary if page_texts else "",
-            raw_date=meta.get("date"),
-        )
-        new_html, page_facts = render_page(page_html, page, facts, resolve)
+        info = infos[rel]
+        if not info.src:
+            info = PageInfo(info.url, None, htmllib.escape(title_of(page_html, site.site_name)))
+        new_html = render_page(page_html, info, site_pass)
         if new_html != page_html:
-            replace_built(site_dir / rel, new_html.encode("utf-8"))
+            replace_file(site_dir / rel, new_html.encode("utf-8"))
         result.pages += 1
-        if src and page_texts:
-            result.from_sources += 1
-            listing.add(
-                title=page_facts.title,
-                link=page_facts.url or page_url(rel, site.use_directory_urls),
-                summary=page_texts.summary,
-                abstract=page_texts.abstract,
-                raw_date=meta.get("date"),
-            )
-    result.notes = write_site_files(
-        site_dir,
-        listing,
-        site_name=site.site_name,
-        site_url=site.site_url,
-        site_description=site.site_description,
-        options=site.options,
-    )
+        result.from_sources += 1 if site_pass.page_texts(info) else 0
+    home = next((i.url for i in infos.values() if i.url == ""), "")
+    result.notes = site_pass.finish(nav_nodes, home)
+    result.messages = messages
     return result
+
+
+def _authors(meta: dict) -> tuple[str, ...]:
+    """Front matter `authors:` as names (Material resolves ids through .authors.yml; a
+    plain list of names is what a generator without that file shows)."""
+    value = meta.get("authors")
+    return tuple(str(a) for a in value if isinstance(a, str)) if isinstance(value, list) else ()
+
+
+def served_files(site_dir: Path) -> list[str]:
+    """Every file of the built site but its pages: what a page's <img> may show."""
+    out = []
+    for dirpath, _dirnames, filenames in os.walk(site_dir):
+        rel_dir = os.path.relpath(dirpath, site_dir).replace(os.sep, "/")
+        for name in filenames:
+            if not name.endswith((".html", SUFFIX)):
+                out.append(name if rel_dir == "." else f"{rel_dir}/{name}")
+    return out
 
 
 def _titles(page_html: str, site_name: str) -> tuple[str, str]:
     return heading_of(page_html), title_of(page_html, site_name)
-
-
-def replace_built(path: Path, data: bytes) -> None:
-    """Atomic (a reader sees the old page or the new one, never a torn one), but not
-    fsync'd like fsutil.atomic_write: site/ is rebuilt by every build, and fsync of each
-    page was a third of this pass on 1,000 pages (about 1 s)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _read(path: Path) -> str | None:

@@ -9,14 +9,14 @@ leave images out, so this makes no page stale; the image becomes author-written.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
 
 from pipeline.errors import Problem
 from pipeline.fsutil import atomic_write
 from pipeline.plan import Plan
 from pipeline.render.html import Tag, scan, splice, with_alt
 from pipeline.render.texts import collect
-from pipeline.source.discover import PageSource
+from pipeline.source.discover import ImageRef, PageSource
+from pipeline.source.links import Resolver
 
 _INLINE = re.compile(r"!\[\s*\]\(\s*(<[^>\n]*>|[^\s)]+)")
 _REFERENCE = re.compile(r"!\[\s*\]\[([^\]\n]+)\]")
@@ -26,8 +26,13 @@ def _md_alt(text: str) -> str:
     return re.sub(r"([\\\[\]])", r"\\\1", text)
 
 
-def _same_src(written: str, src: str) -> bool:
-    return unquote(written.strip("<>").strip()) == unquote(src)
+def _same_image(resolver: Resolver, page: PageSource, written: str, ref: ImageRef) -> bool:
+    """Whether a src written in the page shows the image `ref` found: by the resolver
+    discovery used, so `a%20b.png`, `./a b.png` and `<a b.png>` are one image."""
+    written = written.strip().removeprefix("<").removesuffix(">").strip()
+    if written == ref.src.strip():
+        return True
+    return resolver.in_source(page.path, written, ref.syntax).target == ref.target
 
 
 def _line_starts(text: str) -> list[int]:
@@ -38,6 +43,10 @@ def _line_starts(text: str) -> list[int]:
 
 def write_back(plan: Plan) -> tuple[list[str], list[Problem]]:
     texts = collect(plan)
+    site = plan.site
+    resolver = Resolver(
+        plan.discovery.files, site_url=site.site_url, use_directory_urls=site.use_directory_urls
+    )
     changed: list[str] = []
     problems: list[Problem] = []
     for page in plan.discovery.pages:
@@ -54,7 +63,7 @@ def write_back(plan: Plan) -> tuple[list[str], list[Problem]]:
         raw = path.read_bytes()
         text = raw.decode("utf-8-sig")
         bom = raw[:3] == b"\xef\xbb\xbf"
-        edits, missed = _edits(page, text, wanted)
+        edits, missed = _edits(page, text, wanted, resolver)
         problems += missed
         if edits:
             new = splice(text, edits)
@@ -68,7 +77,7 @@ def write_back(plan: Plan) -> tuple[list[str], list[Problem]]:
     return changed, problems
 
 
-def _edits(page: PageSource, text: str, wanted) -> tuple[list, list[Problem]]:
+def _edits(page: PageSource, text: str, wanted, resolver: Resolver) -> tuple[list, list[Problem]]:
     starts = _line_starts(text)
     html_tags: list[Tag] | None = None
     edits: list[tuple[int, int, str]] = []
@@ -83,7 +92,7 @@ def _edits(page: PageSource, text: str, wanted) -> tuple[list, list[Problem]]:
             if html_tags is None:
                 html_tags = scan(text, {"img"}).tags
             for tag in html_tags:
-                if tag.start in taken or not _same_src(tag.get("src") or "", ref.src):
+                if tag.start in taken or not _same_image(resolver, page, tag.get("src") or "", ref):
                     continue
                 if (tag.get("alt") or "").strip():
                     continue
@@ -97,7 +106,7 @@ def _edits(page: PageSource, text: str, wanted) -> tuple[list, list[Problem]]:
                 pos = line_start + m.start() + 2  # just after "!["
                 if pos in taken:
                     continue
-                if ref.syntax == "inline" and not _same_src(m.group(1), ref.src):
+                if ref.syntax == "inline" and not _same_image(resolver, page, m.group(1), ref):
                     continue
                 close = text.index("]", pos)
                 edits.append((pos, close, _md_alt(image.alt)))

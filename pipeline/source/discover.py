@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 from xml.etree import ElementTree
 
 import frontmatter
@@ -39,6 +38,7 @@ from pipeline.sidecars import (
 )
 from pipeline.sidecars import MAX_BYTES as MAX_SIDECAR_BYTES
 from pipeline.sidecars import kind_of as _kind_of
+from pipeline.source import links
 from pipeline.source.cache import ScanCache
 from pipeline.source.fingerprint import (
     bytes_fingerprint,
@@ -235,90 +235,27 @@ def _title_from_path(rel: str) -> str:
     return re.sub(r"[-_]+", " ", stem).strip().capitalize()
 
 
-def page_url_dir(rel: str, use_directory_urls: bool) -> str:
-    """The folder of a page's rendered URL, docs-relative, as a browser resolves raw HTML."""
-    folder, name = posixpath.split(rel)
-    stem = posixpath.splitext(name)[0]
-    if not use_directory_urls or stem in ("index", "README"):
-        return folder
-    return posixpath.join(folder, stem)
-
-
-# --- resolving a reference ------------------------------------------------------------------
-
-
 class Resolver:
+    """Discovery's view of pipeline.source.links.Resolver: files under docs_dir, and a
+    symlink that leaves docs_dir is a problem, not a target."""
+
     def __init__(self, site: Site, files: frozenset[str]):
         self.site = site
-        self.files = files
-        self._by_name: dict[str, list[str]] = {}
-        for f in files:
-            self._by_name.setdefault(posixpath.basename(f), []).append(f)
-        self._url_prefix = urlsplit(site.site_url or "").path.strip("/")
         self._docs_real = os.path.realpath(site.docs_dir)
         self._inside_cache: dict[str, bool] = {}
+        self._links = links.Resolver(
+            files,
+            site_url=site.site_url,
+            use_directory_urls=site.use_directory_urls,
+            inside=self._inside,
+        )
 
     def resolve(
         self, page: str, src: str, syntax: str
     ) -> tuple[str | None, str | None, str | None]:
         """-> (target, skip reason, problem message); exactly one is set."""
-        src = src.strip()
-        if not src:
-            return None, None, "image has an empty src"
-        if "{{" in src or "{%" in src:
-            return None, "template", None
-        parts = urlsplit(src)
-        if parts.scheme == "data":
-            return None, "data-uri", None
-        if parts.scheme or parts.netloc:
-            if parts.scheme in ("http", "https", "") and parts.netloc:
-                return None, "remote", None
-            return None, f"{parts.scheme}-url", None
-        path = unquote(parts.path)
-        if not path:
-            return None, "fragment-only", None
-        candidates: list[str] = []
-        if path.startswith("/"):
-            candidates.append(path.lstrip("/"))
-            if self._url_prefix and path.lstrip("/").startswith(self._url_prefix + "/"):
-                candidates.append(path.lstrip("/")[len(self._url_prefix) + 1 :])
-        else:
-            source_dir = posixpath.dirname(page)
-            url_dir = page_url_dir(page, self.site.use_directory_urls)
-            bases = [url_dir, source_dir] if syntax == "html" else [source_dir, url_dir]
-            candidates += [posixpath.join(b, path) for b in dict.fromkeys(bases)]
-        escaped = False
-        for cand in candidates:
-            norm = posixpath.normpath(cand)
-            if norm == ".." or norm.startswith("../"):
-                escaped = True
-                continue
-            if norm in self.files:
-                if not self._inside(norm):
-                    return None, None, f"image path escapes docs_dir through a symlink: {src}"
-                return norm, None, None
-        if not path.startswith("/"):
-            found = self._by_suffix(path)
-            if found:
-                return found, None, None
-        if escaped:
-            return None, None, f"image path escapes docs_dir: {src}"
-        return None, None, f"image not found: {src}"
-
-    def _by_suffix(self, path: str) -> str | None:
-        """Raw HTML written for a rendered URL we cannot know (a blog post's dated URL):
-        accept a unique file whose path ends with the reference minus its leading ../"""
-        rest = posixpath.normpath(path)
-        while rest.startswith("../"):
-            rest = rest[3:]
-        if rest.startswith("..") or not rest or rest == path:
-            return None
-        hits = [
-            f
-            for f in self._by_name.get(posixpath.basename(rest), [])
-            if f == rest or f.endswith("/" + rest)
-        ]
-        return hits[0] if len(hits) == 1 else None
+        found = self._links.in_source(page, src, syntax)
+        return found.target, found.skip, found.problem
 
     def _inside(self, rel: str) -> bool:
         if rel not in self._inside_cache:
