@@ -25,7 +25,7 @@ import hashlib
 import json
 import posixpath
 
-from pipeline.enrich.pricing import estimate_image_tokens, estimate_text_tokens, price_for
+from pipeline.enrich.pricing import estimate_text_tokens, price_for
 from pipeline.model import (  # noqa: F401  (the versions are re-exported for the tests)
     ABSTRACT_MAX,
     ALT_MAX,
@@ -232,36 +232,6 @@ def image_user_text(
         lines.append(f"Title/description inside the SVG: {svg_text}")
     lines.append(f"Text around the image:\n{context}")
     return f"{language}\n{fence('image', chr(10).join(lines))}"
-
-
-def estimate_page_request(input_chars: int, title: str, budget: int, model: str) -> int:
-    """Input tokens one page request will cost, by the local estimate."""
-    body = min(estimate_text_tokens(input_chars, model), budget)
-    return (
-        body
-        + estimate_text_tokens(PAGE_SYSTEM, model)
-        + estimate_text_tokens(json.dumps(PAGE_SCHEMA), model)
-        + estimate_text_tokens(title, model)
-        + 40  # labels, outline, message framing
-    )
-
-
-def scaled_size(width: int, height: int, max_edge: int) -> tuple[int, int]:
-    long_edge = max(width, height)
-    if long_edge <= max_edge:
-        return width, height
-    ratio = max_edge / long_edge
-    return max(1, round(width * ratio)), max(1, round(height * ratio))
-
-
-def estimate_image_request(width: int, height: int, max_edge: int, model: str) -> int:
-    w, h = scaled_size(width, height, max_edge)
-    return (
-        estimate_image_tokens(w, h)
-        + estimate_text_tokens(IMAGE_SYSTEM, model)
-        + estimate_text_tokens(json.dumps(IMAGE_SCHEMA), model)
-        + 150  # page title, heading, ~400 characters of context
-    )
 
 
 SYSTEMS = {"page": PAGE_SYSTEM, "image": IMAGE_SYSTEM}

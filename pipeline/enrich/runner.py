@@ -21,7 +21,7 @@ from pathlib import Path
 import click
 
 from pipeline import sidecars as store
-from pipeline.enrich import ledger
+from pipeline.enrich import estimate, ledger
 from pipeline.enrich.prepare import prepare
 from pipeline.enrich.pricing import Usage, cost
 from pipeline.enrich.prompts import (
@@ -173,7 +173,8 @@ def page_params(plan: Plan, item: Item, page: PageSource, model: str) -> Work:
         max_tokens=PAGE_MAX_OUTPUT,
     )
     note = f"{lang.code} from {lang.source}" + (", text cut" if was_cut else "")
-    return Work(item, params, item.estimate, cut=was_cut, note=note)
+    tokens = estimate.page_tokens(page, model, plan.site.options)
+    return Work(item, params, tokens, cut=was_cut, note=note)
 
 
 def _best_ref(refs: list[ImageRef]) -> ImageRef | None:
@@ -230,7 +231,7 @@ def image_params(
     )
     if prepared.note:
         note += f", {prepared.note}"
-    return Work(item, params, item.estimate, note=note)
+    return Work(item, params, estimate.image_tokens(image, model, plan.site.options), note=note)
 
 
 def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], list[Problem]]:
@@ -601,12 +602,10 @@ def count_prefixes(works: list[Work], client) -> dict[str, int]:
 
 def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
     total_in = 0
-    total_dollars = 0.0
+    total_out = 0
     for w in works:
         total_in += w.estimate
-        expected_out = 60 if w.item.kind == "page" else 30
-        dollars = cost(model, Usage(input_tokens=w.estimate, output_tokens=expected_out)) or 0.0
-        total_dollars += dollars
+        total_out += 60 if w.item.kind == "page" else 30  # typical output
         how = "counted" if w.counted else "estimate"
         note = f"  ({w.note})" if w.note else ""
         click.echo(
@@ -614,7 +613,11 @@ def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
             f"{w.estimate:,} input tokens [{how}]{note}"
         )
     source = "count_tokens" if has_key else "a local estimate (set ANTHROPIC_API_KEY to count)"
+    # What the run pays: each kind's first request writes the cached prefix, the rest read it.
+    paid = estimate.equivalents(((w.item.kind, w.estimate) for w in works), model)
+    dollars = cost(model, Usage(input_tokens=round(paid), output_tokens=total_out)) or 0.0
     click.echo(
         f"Would send {len(works)} request(s): {total_in:,} input tokens by {source}, "
-        f"about ${total_dollars:.4f} at {model} with typical output. Nothing was spent."
+        f"{round(paid):,} token-equivalents with the cached prefix, about "
+        f"${dollars:.4f} at {model} with typical output. Nothing was spent."
     )
