@@ -43,7 +43,7 @@ from conftest import CORPORA  # noqa: E402
 from fake_anthropic import FakeAnthropic  # noqa: E402
 
 from pipeline.enrich.pricing import DEFAULT_MODEL, PRICES, Usage, cost, estimate_text_tokens  # noqa: E402
-from pipeline.enrich.prompts import IMAGE_SCHEMA, IMAGE_SYSTEM, PAGE_SCHEMA, PAGE_SYSTEM  # noqa: E402
+from pipeline.enrich.prompts import IMAGE_SYSTEM, PAGE_SYSTEM  # noqa: E402
 from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION  # noqa: E402
 
 WORDS = """
@@ -751,13 +751,19 @@ def main() -> int:
             f"batch. Once. An unchanged site costs $0."
         )
         say("")
-        sys_page = estimate_text_tokens(PAGE_SYSTEM + json.dumps(PAGE_SCHEMA), DEFAULT_MODEL)
-        sys_image = estimate_text_tokens(IMAGE_SYSTEM + json.dumps(IMAGE_SCHEMA), DEFAULT_MODEL)
+        sys_page = estimate_text_tokens(PAGE_SYSTEM, DEFAULT_MODEL)
+        sys_image = estimate_text_tokens(IMAGE_SYSTEM, DEFAULT_MODEL)
+        cached = min(sys_page, sys_image) >= p.min_cacheable_tokens
         say(
-            f"System prompt + schema: about {sys_page} tokens (pages) and {sys_image} (images) by "
-            f"the local estimate, under the {p.min_cacheable_tokens}-token cache minimum of "
-            f"{DEFAULT_MODEL}: marked cache_control but not cached, paid in full on every "
-            "request (ledger: cache_read_input_tokens 0)."
+            f"Raw input tokens, the cached prefix counted in full. System prompt (the cached "
+            f"prefix): about {sys_page} tokens (pages) and {sys_image} (images) by the local "
+            f"estimate, {'over' if cached else 'under'} the {p.min_cacheable_tokens}-token "
+            f"cache minimum of {DEFAULT_MODEL}"
+            + (
+                ': a run pays less, see "Prompt caching" below.'
+                if cached
+                else ": paid in full on every request."
+            )
         )
     Path(args.out).write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"wrote {args.out}", file=sys.stderr)
