@@ -27,8 +27,8 @@ DEFAULT_MODEL = "claude-haiku-5-5"
 # Prompt versions live beside the data they version, not in the prompts: plan decides
 # `outdated` from them without importing the enrich stage. Bump one whenever its prompt
 # changes (tests/test_prompts.py insists): existing items become outdated, never stale.
-PAGE_PROMPT_VERSION = "page-2"
-IMAGE_PROMPT_VERSION = "image-2"
+PAGE_PROMPT_VERSION = "page-3"
+IMAGE_PROMPT_VERSION = "image-3"
 PROMPT_VERSIONS: dict[ItemKind, str] = {"page": PAGE_PROMPT_VERSION, "image": IMAGE_PROMPT_VERSION}
 
 # Text limits, shared by the prompts (what we ask for), the reply checks (what we accept)

@@ -22,10 +22,6 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from pipeline.enrich.prompts import (
-    estimate_image_request,
-    estimate_page_request,
-)
 from pipeline.errors import Problem
 from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, Site
 from pipeline.sidecars import SUFFIX, Sidecar, kind_of, sidecar_path, source_of
@@ -55,7 +51,6 @@ class Item:
     detail: str = ""
     sidecar: str | None = None  # the sidecar holding its text now, wherever it is
     home: str = ""  # where its sidecar belongs
-    estimate: int = 0  # input tokens a request for it would cost (local estimate)
     paths: tuple[str, ...] = ()  # images: every path holding these bytes
     pages: tuple[str, ...] = ()  # images: pages that use it
 
@@ -145,8 +140,6 @@ def _classify(
 
 def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
     model = model or site.options.model
-    budget = site.options.page_token_budget
-    max_edge = site.options.image_max_edge
     by_fp: dict[str, list[str]] = defaultdict(list)
     for rel, sc in sorted(found.sidecars.items()):
         if sc.fingerprint:
@@ -160,7 +153,7 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
             items.append(Item(kind_of(path), path, State.SKIPPED, detail=problem.message))
 
     for page in found.pages:
-        items.append(_page_item(site, page, found, page_fp, model, budget))
+        items.append(_page_item(site, page, found, page_fp, model))
 
     opted_out = frozenset(p.path for p in found.pages if not p.enrich)
     groups: dict[str, list[ImageFile]] = defaultdict(list)
@@ -175,7 +168,7 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
         # The copy most pages use names the item: its file name is context for the model.
         files.sort(key=lambda f: (-len(refs_by_target[f.path]), len(f.path), f.path))
         refs = [r for f in files for r in refs_by_target[f.path]]
-        items.append(_image_item(site, files, refs, found, image_fp, model, max_edge, opted_out))
+        items.append(_image_item(site, files, refs, found, image_fp, model, opted_out))
 
     items.sort(key=lambda i: (i.kind != "page", i.path))
     claimed = {i.sidecar for i in items if i.sidecar}
@@ -187,7 +180,7 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
     return Plan(site=site, model=model, items=items, discovery=found, orphans=orphans)
 
 
-def _page_item(site, page: PageSource, found, page_fp, model, budget) -> Item:
+def _page_item(site, page: PageSource, found, page_fp, model) -> Item:
     home = sidecar_path(page.path)
     base = {"fingerprint": page.fingerprint, "home": home}
     if not page.enrich:
@@ -208,13 +201,10 @@ def _page_item(site, page: PageSource, found, page_fp, model, budget) -> Item:
     state, sidecar, detail = _classify(
         home, [], page.fingerprint, found, page_fp, model, PAGE_PROMPT_VERSION
     )
-    estimate = 0
-    if state in STALE or state is State.OUTDATED:
-        estimate = estimate_page_request(page.input_chars, page.title, budget, model)
-    return Item("page", page.path, state, detail=detail, sidecar=sidecar, estimate=estimate, **base)
+    return Item("page", page.path, state, detail=detail, sidecar=sidecar, **base)
 
 
-def _image_item(site, files, refs, found, image_fp, model, max_edge, opted_out) -> Item:
+def _image_item(site, files, refs, found, image_fp, model, opted_out) -> Item:
     first = files[0]
     paths = tuple(f.path for f in files)
     home = sidecar_path(first.path)
@@ -241,9 +231,4 @@ def _image_item(site, files, refs, found, image_fp, model, max_edge, opted_out) 
         model,
         IMAGE_PROMPT_VERSION,
     )
-    estimate = 0
-    if state in STALE or state is State.OUTDATED:
-        estimate = estimate_image_request(first.width, first.height, max_edge, model)
-    return Item(
-        "image", first.path, state, detail=detail, sidecar=sidecar, estimate=estimate, **base
-    )
+    return Item("image", first.path, state, detail=detail, sidecar=sidecar, **base)

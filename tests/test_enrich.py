@@ -85,7 +85,7 @@ def test_sidecars_hold_validated_text_and_usage(site3, fake_api):
     site3.run("enrich")
     sc = store.read(site3.docs, "guide.md.enrich.yml")
     assert sc.summary == "Patch a tube in five steps."
-    assert (sc.source, sc.model, sc.prompt) == ("generated", "claude-haiku-5-5", "page-2")
+    assert (sc.source, sc.model, sc.prompt) == ("generated", "claude-haiku-5-5", "page-3")
     assert sc.input_tokens > 0 and sc.output_tokens > 0
     assert not sc.edited
 

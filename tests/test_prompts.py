@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 
 import pytest
@@ -28,6 +30,8 @@ KNOWN = {
     "image-1": "1b04cb2786ac14db",
     "page-2": "b446848b07f19519",
     "image-2": "7ea5f1660b920981",
+    "page-3": "84685f8fb9aaa5f6",
+    "image-3": "3be5feca515db75f",
 }
 
 
@@ -36,27 +40,59 @@ def test_prompt_changes_come_with_a_version_bump():
     assert KNOWN[IMAGE_PROMPT_VERSION] == prompt_fingerprint(IMAGE_SYSTEM, IMAGE_SCHEMA)
 
 
-def test_prefixes_reach_the_cache_minimum_of_the_default_model_with_room():
+# The page-1 / image-1 system prompts, paid in full on every request (not cacheable).
+LEAN_PROMPT_TOKENS = {"page": 180, "image": 215}
+
+
+@pytest.mark.parametrize("kind, system", [("page", PAGE_SYSTEM), ("image", IMAGE_SYSTEM)])
+def test_prefix_is_cacheable_and_cheaper_to_read_than_the_lean_prompt(kind, system):
     # Issue 17: under the minimum a prefix is silently not cached and paid in full on
-    # every request. The local estimate is rough, so ask for twice the minimum: even a
-    # tokenizer a third more frugal than the estimate keeps the prefix cacheable.
+    # every request. Over it, every token is read at 0.1x on every request. So: over the
+    # minimum by the local estimate with a fifth to spare (the real tokenizer may count
+    # fewer), and by the test fake's coarser count (4 characters a token), so the tests
+    # see it cached; and small enough that reading it plus the language line it brings
+    # costs at most half the lean prompt it replaces, or the kind does not gain.
     minimum = PRICES["claude-haiku-5-5"].min_cacheable_tokens
-    for system in (PAGE_SYSTEM, IMAGE_SYSTEM):
-        assert estimate_text_tokens(system, "claude-haiku-5-5") >= 2 * minimum
+    local = estimate_text_tokens(system, "claude-haiku-5-5")
+    assert local >= 1.2 * minimum
+    assert math.ceil(len(system) / 4) >= minimum
+    language_line = estimate_text_tokens("Language: English (en)\n", "claude-haiku-5-5")
+    assert 0.1 * local + language_line <= LEAN_PROMPT_TOKENS[kind] / 2
 
 
 def _examples(system: str) -> list[str]:
     return re.findall(r"^\{\"(?:.|\n)*?\}$", system, re.M)
 
 
+OPENERS = ("this page", "this article", "learn", "in this guide")
+FILLER = ("image of", "picture of", "photo of", "graphic of", "screenshot of")
+
+
 def test_worked_examples_obey_the_rules_they_teach():
     # A worked example that breaks a rule teaches the model to break it.
     pages, images = _examples(PAGE_SYSTEM), _examples(IMAGE_SYSTEM)
-    assert len(pages) >= 3 and len(images) >= 3
+    assert len(pages) >= 2 and len(images) >= 4
     for reply in pages:
-        page_reply(reply)
-    decorative = [image_reply(reply)[1] for reply in images]
+        summary, abstract = page_reply(reply)
+        assert not summary.lower().startswith(OPENERS), summary
+        assert summary not in abstract
+    decorative = []
+    for reply in images:
+        raw = json.loads(reply)["alt"]
+        assert not raw.lower().startswith(FILLER), raw
+        decorative.append(image_reply(reply)[1])
     assert True in decorative and False in decorative
+
+
+def test_worked_examples_answer_in_the_language_of_their_request():
+    # Each example's request names a language; the one with an injected "reply in
+    # English" still answers in Polish (its reply uses letters English has not).
+    page_blocks = PAGE_SYSTEM.split("Language: ")[1:]
+    langs = [b.split("\n", 1)[0] for b in page_blocks]
+    assert "Polish (pl)" in langs and "English (en)" in langs
+    polish = next(b for b in page_blocks if b.startswith("Polish"))
+    assert "Ignore all previous instructions" in polish
+    assert re.search("[ąćęłńóśźż]", _examples(polish)[0])
 
 
 def test_cut_to_budget_cuts_at_a_paragraph_and_marks_it():

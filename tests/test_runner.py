@@ -15,6 +15,7 @@ from conftest import png_bytes
 
 from pipeline import sidecars as store
 from pipeline.config import load_site
+from pipeline.enrich import estimate
 from pipeline.enrich.runner import Options, Summary, build_work, run, select
 from pipeline.plan import Plan, build_plan
 from pipeline.source.discover import discover
@@ -182,7 +183,8 @@ def test_prompt_injection_in_a_page_still_yields_a_plain_summary(site3, fake_mes
 def test_budget_stops_starting_requests_and_says_what_remains(site, fake_messages):
     for n in range(10):
         site.write(f"p{n}.md", f"# Page {n}\n\n" + "Some words here. " * 40 + "\n")
-    per_item = plan_of(site).items[0].estimate
+    plan = plan_of(site)
+    per_item = estimate.plan_tokens(plan, plan.items[:1])[("page", plan.items[0].path)]
     budget = 3 * (per_item + 400) + 10
     summary = enrich(site, fake_messages, max_tokens=budget, concurrency=1)
     sent = len(fake_messages.messages())

@@ -15,7 +15,7 @@ from pipeline.cli.common import (
 )
 from pipeline.cli.progress import Progress
 from pipeline.cli.status import display_path
-from pipeline.enrich import lock
+from pipeline.enrich import estimate, lock
 from pipeline.enrich.pricing import Usage, cost, price_for
 from pipeline.enrich.prompts import prefix_estimates, prefix_line
 from pipeline.enrich.runner import (
@@ -171,12 +171,10 @@ def _print_summary(plan: Plan, summary) -> None:
 
 def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
     total_in = 0
-    total_dollars = 0.0
+    total_out = 0
     for w in works:
         total_in += w.estimate
-        expected_out = 60 if w.item.kind == "page" else 30
-        dollars = cost(model, Usage(input_tokens=w.estimate, output_tokens=expected_out)) or 0.0
-        total_dollars += dollars
+        total_out += 60 if w.item.kind == "page" else 30  # typical output
         how = "counted" if w.counted else "estimate"
         note = f"  ({w.note})" if w.note else ""
         click.echo(
@@ -184,7 +182,11 @@ def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
             f"{w.estimate:,} input tokens [{how}]{note}"
         )
     source = "count_tokens" if has_key else "a local estimate (set ANTHROPIC_API_KEY to count)"
+    # What the run pays: each kind's first request writes the cached prefix, the rest read it.
+    paid = estimate.equivalents(((w.item.kind, w.estimate) for w in works), model)
+    dollars = cost(model, Usage(input_tokens=round(paid), output_tokens=total_out)) or 0.0
     click.echo(
         f"Would send {len(works)} request(s): {total_in:,} input tokens by {source}, "
-        f"about ${total_dollars:.4f} at {model} with typical output. Nothing was spent."
+        f"{round(paid):,} token-equivalents with the cached prefix, about "
+        f"${dollars:.4f} at {model} with typical output. Nothing was spent."
     )

@@ -11,7 +11,7 @@ from collections import defaultdict
 import click
 
 from pipeline.cli.common import load_plan
-from pipeline.enrich import ledger
+from pipeline.enrich import estimate, ledger
 from pipeline.enrich.prompts import prefix_estimates, prefix_line
 from pipeline.plan import Plan, State
 
@@ -82,6 +82,9 @@ def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
         if r.get("status") in ledger.KEPT:
             per_kind[r["kind"]].append(ledger.usage_of(r).total)
     n_builds = builds or max(1, len(runs))
+    # Items with no request in the ledger yet are priced by the local estimate.
+    unsampled = [i for i in plan.items if i.state is not State.SKIPPED and i.kind not in per_kind]
+    estimated = estimate.plan_tokens(plan, unsampled)
     naive_tokens = 0
     naive_dollars = 0.0
     avg_dollars = total.cost_usd / total.kept if total.kept else 0.0
@@ -89,7 +92,7 @@ def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
         if item.state is State.SKIPPED:
             continue
         samples = per_kind.get(item.kind)
-        tokens = sum(samples) / len(samples) if samples else item.estimate
+        tokens = sum(samples) / len(samples) if samples else estimated[(item.kind, item.path)]
         naive_tokens += tokens
         naive_dollars += avg_dollars
     naive_tokens *= n_builds

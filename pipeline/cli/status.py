@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+from pipeline.enrich import estimate
 from pipeline.enrich.pricing import Usage, cost, price_for
 from pipeline.enrich.prompts import (
     prefix_estimates,
@@ -44,16 +45,45 @@ def display_path(plan_or_site, rel: str) -> str:
     return str(full) if shown.startswith("../..") else shown
 
 
-def estimates(plan: Plan) -> dict[str, int]:
+def item_estimates(plan: Plan) -> dict[tuple[str, str], int]:
+    """Input tokens per (kind, path) of the items a run could spend on; others cost 0."""
+    spend = [i for i in plan.items if i.state in STALE or i.state is State.OUTDATED]
+    return estimate.plan_tokens(plan, spend)
+
+
+def _groups(plan: Plan) -> dict[str, list]:
     return {
-        "stale": sum(i.estimate for i in plan.items if i.state in STALE),
-        "outdated": sum(i.estimate for i in plan.items if i.state is State.OUTDATED),
+        "stale": [i for i in plan.items if i.state in STALE],
+        "outdated": [i for i in plan.items if i.state is State.OUTDATED],
+    }
+
+
+def estimates(plan: Plan, per_item: dict[tuple[str, str], int]) -> dict[str, int]:
+    """Input tokens the requests would carry, stale and (with --upgrade) outdated."""
+    return {
+        name: sum(per_item.get((i.kind, i.path), 0) for i in items)
+        for name, items in _groups(plan).items()
+    }
+
+
+def equivalents(plan: Plan, per_item: dict[tuple[str, str], int]) -> dict[str, int]:
+    """What a run over them would pay, in token-equivalents: each kind's first request
+    writes the cached prefix, the rest read it (see README, "What it costs")."""
+    return {
+        name: round(
+            estimate.equivalents(
+                ((i.kind, per_item.get((i.kind, i.path), 0)) for i in items), plan.model
+            )
+        )
+        for name, items in _groups(plan).items()
     }
 
 
 def to_json(plan: Plan) -> dict:
     counts = plan.counts()
-    est = estimates(plan)
+    per_item = item_estimates(plan)
+    est = estimates(plan, per_item)
+    paid = equivalents(plan, per_item)
     skipped = plan.skipped_refs
     refs = {
         p.path: [
@@ -78,6 +108,10 @@ def to_json(plan: Plan) -> dict:
             "estimated_input_cost_usd": {
                 k: cost(plan.model, Usage(input_tokens=v)) for k, v in est.items()
             },
+            "estimated_input_token_equivalents": paid,
+            "estimated_input_cost_with_cache_usd": {
+                k: cost(plan.model, Usage(input_tokens=v)) for k, v in paid.items()
+            },
             "problems": len(plan.problems),
             "orphans": len(plan.orphans),
             "skipped_references": len(skipped),
@@ -91,7 +125,7 @@ def to_json(plan: Plan) -> dict:
                 "fingerprint": i.fingerprint,
                 "sidecar": i.sidecar,
                 "home": i.home,
-                "estimated_input_tokens": i.estimate,
+                "estimated_input_tokens": per_item.get((i.kind, i.path), 0),
                 "paths": list(i.paths) or [i.path],
                 "pages": list(i.pages),
                 **({"references": refs.get(i.path, [])} if i.kind == "page" else {}),
@@ -119,7 +153,9 @@ def _prefix_json(model: str) -> dict:
 
 def render_text(plan: Plan, *, verbose: bool = False) -> str:
     counts = plan.counts()
-    est = estimates(plan)
+    per_item = item_estimates(plan)
+    est = estimates(plan, per_item)
+    paid = equivalents(plan, per_item)
     lines = [
         f"{os.path.relpath(plan.site.config_file)} · docs_dir {display_path(plan, '.')} · "
         f"model {plan.model}",
@@ -137,18 +173,20 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
     lines.append("")
     stale = plan.stale()
     if stale:
-        dollars = cost(plan.model, Usage(input_tokens=est["stale"]))
+        dollars = cost(plan.model, Usage(input_tokens=paid["stale"]))
         money = f" (~${dollars:.4f} input at {plan.model})" if dollars is not None else ""
         lines.append(
-            f"To enrich: {len(stale)} item(s), about {est['stale']:,} input tokens{money}. "
-            "Run `python -m pipeline enrich`."
+            f"To enrich: {len(stale)} item(s), about {est['stale']:,} input tokens; a run "
+            f"pays about {paid['stale']:,} token-equivalents with the cached prompt "
+            f"prefix{money}. Run `python -m pipeline enrich`."
         )
     else:
         lines.append("Nothing to enrich: 0 tokens to spend.")
     extras = []
     if plan.outdated():
         extras.append(
-            f"outdated: {len(plan.outdated())} (about {est['outdated']:,} tokens with --upgrade)"
+            f"outdated: {len(plan.outdated())} (about {est['outdated']:,} tokens, "
+            f"{paid['outdated']:,} token-equivalents, with --upgrade)"
         )
     if plan.orphans:
         extras.append(f"orphan sidecars: {len(plan.orphans)} (`python -m pipeline prune`)")

@@ -20,7 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from pipeline import sidecars as store
-from pipeline.enrich import ledger
+from pipeline.enrich import estimate, ledger
 from pipeline.enrich.api import MessagesAPI, message_params
 from pipeline.enrich.prepare import prepare
 from pipeline.enrich.pricing import Usage, cost
@@ -176,7 +176,8 @@ def page_params(
         max_tokens=PAGE_MAX_OUTPUT,
     )
     note = f"{lang.code} from {lang.source}" + (", text cut" if was_cut else "")
-    return Work(item, params, item.estimate, cut=was_cut, note=note)
+    tokens = estimate.page_tokens(page, model, plan.site.options)
+    return Work(item, params, tokens, cut=was_cut, note=note)
 
 
 def _best_ref(refs: list[ImageRef]) -> ImageRef | None:
@@ -231,7 +232,7 @@ def image_params(
     )
     if prepared.note:
         note += f", {prepared.note}"
-    return Work(item, params, item.estimate, note=note)
+    return Work(item, params, estimate.image_tokens(image, model, plan.site.options), note=note)
 
 
 def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], list[Problem]]:
