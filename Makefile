@@ -36,6 +36,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check pipeline tests
+	$(PY) -m mypy pipeline --cache-dir $(VENV)/mypy_cache
 
 clean:
 	rm -rf site .enrich/cache .cache

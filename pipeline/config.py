@@ -37,9 +37,11 @@ class _TolerantLoader(yaml.SafeLoader):
 def _env_tag(loader: _TolerantLoader, node: yaml.Node):
     if isinstance(node, yaml.ScalarNode):
         names, default = [loader.construct_scalar(node)], None
-    else:
+    elif isinstance(node, yaml.SequenceNode):
         items = loader.construct_sequence(node)
         names, default = items[:-1], items[-1] if items else None
+    else:
+        raise _wrong_node(node, "a scalar or sequence")
     for name in names:
         if isinstance(name, str) and name in os.environ:
             return yaml.safe_load(os.environ[name])
@@ -47,7 +49,18 @@ def _env_tag(loader: _TolerantLoader, node: yaml.Node):
 
 
 def _relative_tag(loader: _TolerantLoader, node: yaml.Node):
+    if not isinstance(node, yaml.ScalarNode):
+        raise _wrong_node(node, "a scalar")
     return loader.construct_scalar(node)
+
+
+def _wrong_node(node: yaml.Node, expected: str) -> yaml.constructor.ConstructorError:
+    # Worded as PyYAML words it (and mkdocs for `!ENV`); reported like any YAMLError.
+    # "mapping", "sequence": PyYAML's `id`, which only the concrete node classes carry.
+    found = type(node).__name__.removesuffix("Node").lower()
+    return yaml.constructor.ConstructorError(
+        None, None, f"expected {expected} node, but found {found}", node.start_mark
+    )
 
 
 def _ignore_tag(loader: _TolerantLoader, suffix: str, node: yaml.Node):

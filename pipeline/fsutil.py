@@ -27,10 +27,11 @@ class UnsafePath(OSError):
 
     def __init__(self, reason: str):
         super().__init__(reason)
+        self.reason = reason
         self.strerror = reason
 
     def __str__(self) -> str:
-        return self.strerror
+        return self.reason
 
 
 def inside(path: Path | str, root: Path | str) -> bool:

@@ -13,13 +13,19 @@ import posixpath
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import pathspec
 
 # Item kinds: a page (markdown source) or an image (unique bytes, maybe at several paths).
 ItemKind = Literal["page", "image"]
 KINDS: tuple[ItemKind, ...] = ("page", "image")
+
+
+def is_item_kind(value: object) -> TypeGuard[ItemKind]:
+    """A kind read back from a file (a ledger line, batches.json) is checked, not trusted."""
+    return value in KINDS
+
 
 # The model new requests go to; prices and cache minimums are in enrich/pricing.py.
 DEFAULT_MODEL = "claude-haiku-5-5"

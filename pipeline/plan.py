@@ -21,9 +21,10 @@ import fnmatch
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 
 from pipeline.errors import Problem
-from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, Site
+from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, ItemKind, Site
 from pipeline.sidecars import SUFFIX, Sidecar, kind_of, sidecar_path, source_of
 from pipeline.source.discover import Discovery, ImageFile, ImageRef, PageSource
 
@@ -44,7 +45,7 @@ STALE = frozenset({State.NEW, State.CHANGED})
 
 @dataclass(frozen=True)
 class Item:
-    kind: str  # "page" | "image"
+    kind: ItemKind
     path: str  # docs_dir-relative; for an image, the first of its paths
     state: State
     fingerprint: str | None = None
@@ -75,8 +76,8 @@ class Plan:
     def skipped_refs(self) -> list[ImageRef]:
         return [r for p in self.discovery.pages for r in p.refs if r.skip and r.skip != "error"]
 
-    def counts(self) -> dict[str, Counter]:
-        out: dict[str, Counter] = {"page": Counter(), "image": Counter()}
+    def counts(self) -> dict[ItemKind, Counter[State]]:
+        out: dict[ItemKind, Counter[State]] = {"page": Counter(), "image": Counter()}
         for item in self.items:
             out[item.kind][item.state] += 1
         return out
@@ -182,26 +183,20 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
 
 def _page_item(site, page: PageSource, found, page_fp, model) -> Item:
     home = sidecar_path(page.path)
-    base = {"fingerprint": page.fingerprint, "home": home}
+    # Every outcome below is this page's item, in some state.
+    item = partial(Item, "page", page.path, fingerprint=page.fingerprint, home=home)
     if not page.enrich:
         # Front matter `enrich: false`: never sent, and no generated text is used.
-        return Item("page", page.path, State.SKIPPED, detail="opted out", **base)
+        return item(State.SKIPPED, detail="opted out")
     if _excluded(site, page.path):
-        return Item("page", page.path, State.SKIPPED, detail="excluded by config", **base)
+        return item(State.SKIPPED, detail="excluded by config")
     if page.description:
         sidecar = home if home in found.sidecars else None
-        return Item(
-            "page",
-            page.path,
-            State.AUTHOR,
-            detail="description in frontmatter",
-            sidecar=sidecar,
-            **base,
-        )
+        return item(State.AUTHOR, detail="description in frontmatter", sidecar=sidecar)
     state, sidecar, detail = _classify(
         home, [], page.fingerprint, found, page_fp, model, PAGE_PROMPT_VERSION
     )
-    return Item("page", page.path, state, detail=detail, sidecar=sidecar, **base)
+    return item(state, detail=detail, sidecar=sidecar)
 
 
 def _image_item(site, files, refs, found, image_fp, model, opted_out) -> Item:
@@ -209,19 +204,26 @@ def _image_item(site, files, refs, found, image_fp, model, opted_out) -> Item:
     paths = tuple(f.path for f in files)
     home = sidecar_path(first.path)
     pages = tuple(sorted({r.page for r in refs}))
-    base = {"fingerprint": first.fingerprint, "home": home, "paths": paths, "pages": pages}
+    # Every outcome below is this image's item, in some state.
+    item = partial(
+        Item,
+        "image",
+        first.path,
+        fingerprint=first.fingerprint,
+        home=home,
+        paths=paths,
+        pages=pages,
+    )
     if all(_excluded(site, p) for p in paths):
-        return Item("image", first.path, State.SKIPPED, detail="excluded by config", **base)
+        return item(State.SKIPPED, detail="excluded by config")
     if pages and all(p in opted_out for p in pages):
-        return Item(
-            "image", first.path, State.SKIPPED, detail="opted out (only on opted-out pages)", **base
-        )
+        return item(State.SKIPPED, detail="opted out (only on opted-out pages)")
     written = [r for r in refs if r.alt and r.alt.strip()]
     if written:
         detail = "alt text in the markdown"
         if len(written) < len(refs):
             detail = f"alt text from {written[0].page}:{written[0].line} reused where missing"
-        return Item("image", first.path, State.AUTHOR, detail=detail, **base)
+        return item(State.AUTHOR, detail=detail)
     state, sidecar, detail = _classify(
         home,
         [sidecar_path(p) for p in paths[1:]],
@@ -231,4 +233,4 @@ def _image_item(site, files, refs, found, image_fp, model, opted_out) -> Item:
         model,
         IMAGE_PROMPT_VERSION,
     )
-    return Item("image", first.path, state, detail=detail, sidecar=sidecar, **base)
+    return item(state, detail=detail, sidecar=sidecar)

@@ -19,6 +19,7 @@ import yaml
 
 from pipeline.errors import SidecarError
 from pipeline.fsutil import atomic_write, read_regular
+from pipeline.model import ItemKind
 from pipeline.source.fingerprint import text_hash
 
 SUFFIX = ".enrich.yml"
@@ -33,7 +34,7 @@ SOURCES = ("generated", "author", "edited")
 PAGE_FIELDS = ("summary", "abstract")
 IMAGE_FIELDS = ("alt", "decorative")
 
-HEADER = {
+HEADER: dict[ItemKind, str] = {
     "page": "# Page summary for {name}. Edit summary/abstract freely: edited text is kept.\n",
     "image": "# Alt text for {name}. Edit alt/decorative freely: edited text is kept.\n",
 }
@@ -52,13 +53,13 @@ MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mdown", ".mkdn", ".mkd")
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def kind_of(source_rel: str) -> str:
+def kind_of(source_rel: str) -> ItemKind:
     return "page" if source_rel.lower().endswith(MARKDOWN_EXTENSIONS) else "image"
 
 
 @dataclass(frozen=True)
 class Sidecar:
-    kind: str  # "page" | "image"
+    kind: ItemKind
     summary: str = ""
     abstract: str = ""
     alt: str = ""
@@ -120,7 +121,7 @@ def dumps(sc: Sidecar, name: str) -> str:
     return "".join(out)
 
 
-def loads(text: str, rel: str, kind: str) -> Sidecar:
+def loads(text: str, rel: str, kind: ItemKind) -> Sidecar:
     """Parse a sidecar; any problem is a SidecarError naming the file and line.
 
     Unknown keys are ignored (a newer version may add some) and never kept: nothing

@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from pipeline.model import ItemKind
+
 
 class Progress:
     def __init__(self, total: int, *, model: str, tty: bool | None = None):
@@ -17,11 +19,12 @@ class Progress:
         self.tty = sys.stderr.isatty() if tty is None else tty
         self._bar = None
         if self.tty and total:
-            from tqdm import tqdm
+            # No stubs: tqdm ships no py.typed and types-tqdm is not on our package index.
+            from tqdm import tqdm  # type: ignore[import-untyped]
 
             self._bar = tqdm(total=total, unit="item", file=sys.stderr, dynamic_ncols=True)
 
-    def item(self, kind: str, path: str, outcome: str, tokens: int, dollars: float) -> None:
+    def item(self, kind: ItemKind, path: str, outcome: str, tokens: int, dollars: float) -> None:
         self.done += 1
         self.tokens += tokens
         self.dollars += dollars

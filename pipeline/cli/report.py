@@ -13,6 +13,7 @@ import click
 from pipeline.cli.common import load_plan
 from pipeline.enrich import estimate, ledger
 from pipeline.enrich.prompts import prefix_estimates, prefix_line
+from pipeline.model import ItemKind
 from pipeline.plan import Plan, State
 
 KEPT_STATES = (State.UP_TO_DATE, State.OUTDATED, State.EDITED, State.EDITED_REVIEW)
@@ -77,7 +78,7 @@ def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
         and i.sidecar in sidecars
         and sidecars[i.sidecar].source != "author"
     ]
-    per_kind: dict[str, list[int]] = defaultdict(list)
+    per_kind: dict[ItemKind, list[int]] = defaultdict(list)
     for r in records:
         if r.get("status") in ledger.KEPT:
             per_kind[r["kind"]].append(ledger.usage_of(r).total)
@@ -85,7 +86,7 @@ def figures(plan: Plan, records: list[dict], builds: int | None) -> dict:
     # Items with no request in the ledger yet are priced by the local estimate.
     unsampled = [i for i in plan.items if i.state is not State.SKIPPED and i.kind not in per_kind]
     estimated = estimate.plan_tokens(plan, unsampled)
-    naive_tokens = 0
+    naive_tokens = 0.0
     naive_dollars = 0.0
     avg_dollars = total.cost_usd / total.kept if total.kept else 0.0
     for item in plan.items:
@@ -147,7 +148,7 @@ def review_rows(plan: Plan, records: list[dict]) -> list[tuple[str, str, str]]:
     }
     seen = set()
     for r in records:
-        key = (r.get("kind"), r.get("item"))
+        key = (r["kind"], r["item"])  # ledger.read checked both are there
         if key in seen or current.get(key) != r.get("fingerprint"):
             continue
         if r.get("status") == "cut":
@@ -210,8 +211,8 @@ def report_command(
             return code
         if not rows:
             click.echo("Nothing to review.")
-        for line in review_lines(rows, verbose=verbose):
-            click.echo(line)
+        for text in review_lines(rows, verbose=verbose):
+            click.echo(text)
         return code
     data = figures(plan, records, builds)
     if as_json:

@@ -14,7 +14,7 @@ from pipeline.enrich.prompts import (
     prefix_estimates,
     prefix_line,
 )
-from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION
+from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, ItemKind
 from pipeline.plan import STALE, Plan, State
 
 SCHEMA = "pipeline.status/1"
@@ -45,7 +45,7 @@ def display_path(plan_or_site, rel: str) -> str:
     return str(full) if shown.startswith("../..") else shown
 
 
-def item_estimates(plan: Plan) -> dict[tuple[str, str], int]:
+def item_estimates(plan: Plan) -> dict[tuple[ItemKind, str], int]:
     """Input tokens per (kind, path) of the items a run could spend on; others cost 0."""
     spend = [i for i in plan.items if i.state in STALE or i.state is State.OUTDATED]
     return estimate.plan_tokens(plan, spend)
@@ -58,7 +58,7 @@ def _groups(plan: Plan) -> dict[str, list]:
     }
 
 
-def estimates(plan: Plan, per_item: dict[tuple[str, str], int]) -> dict[str, int]:
+def estimates(plan: Plan, per_item: dict[tuple[ItemKind, str], int]) -> dict[str, int]:
     """Input tokens the requests would carry, stale and (with --upgrade) outdated."""
     return {
         name: sum(per_item.get((i.kind, i.path), 0) for i in items)
@@ -66,7 +66,7 @@ def estimates(plan: Plan, per_item: dict[tuple[str, str], int]) -> dict[str, int
     }
 
 
-def equivalents(plan: Plan, per_item: dict[tuple[str, str], int]) -> dict[str, int]:
+def equivalents(plan: Plan, per_item: dict[tuple[ItemKind, str], int]) -> dict[str, int]:
     """What a run over them would pay, in token-equivalents: each kind's first request
     writes the cached prefix, the rest read it (see README, "What it costs")."""
     return {
@@ -165,7 +165,8 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
     lines.append("")
     header = f"{'':8}" + "".join(f"{label:>{max(len(label), 4) + 2}}" for _, label in _COLUMNS)
     lines.append(header)
-    for kind, label in (("page", "pages"), ("image", "images")):
+    rows: tuple[tuple[ItemKind, str], ...] = (("page", "pages"), ("image", "images"))
+    for kind, label in rows:
         row = f"{label:8}"
         for state, col in _COLUMNS:
             row += f"{counts[kind][state]:>{max(len(col), 4) + 2}}"

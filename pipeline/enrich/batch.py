@@ -36,6 +36,7 @@ from pipeline.enrich.runner import (
 )
 from pipeline.errors import Fatal, Problem
 from pipeline.fsutil import atomic_write, read_regular
+from pipeline.model import ItemKind, is_item_kind
 from pipeline.plan import Item, Plan, State
 
 FILE = "batches.json"
@@ -96,7 +97,7 @@ def _check_entry(entry) -> None:
     for key in ("custom_id", "path", "fingerprint"):
         if not isinstance(entry.get(key), str):
             raise ValueError(f"an item without {key}")
-    if entry.get("kind") not in ("page", "image"):
+    if not is_item_kind(entry.get("kind")):
         raise ValueError(f"item {entry['path'][:80]!r}: kind {str(entry.get('kind'))[:20]!r}")
     rel = entry["path"]
     if not _docs_relative(rel):
@@ -192,7 +193,8 @@ def collect(plan: Plan, client: MessagesAPI, batch: dict, run_id: str, result: B
             mode="batch",
             batch=batch["id"],
         )
-        if kind != "succeeded":
+        # `reply` is why, not a Reply, exactly when the result did not succeed.
+        if kind != "succeeded" or isinstance(reply, str):
             out = Outcome(recorded)
             out.records.append(log(status=kind, error=str(reply)))
             out.problem = Problem(entry["path"], f"batch result {kind}: {reply}; re-queued")
@@ -238,7 +240,7 @@ def _finish(plan: Plan, out: Outcome, result: BatchRun) -> None:
 
 def pending_keys(
     state_dir: Path, problems: list[Problem] | None = None
-) -> set[tuple[str, str, str]]:
+) -> set[tuple[ItemKind, str, str]]:
     """(kind, path, fingerprint) of every item waiting in a submitted batch."""
     batches = load(state_dir, problems)
     return {(e["kind"], e["path"], e["fingerprint"]) for b in batches for e in b["items"]}

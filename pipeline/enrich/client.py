@@ -12,8 +12,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from typing import cast
 
 import anthropic
+from anthropic.types.messages.batch_create_params import Request
 
 from pipeline.enrich.api import BatchResult, BatchStatus, Reply
 from pipeline.enrich.pricing import Usage
@@ -98,7 +100,8 @@ def _failure(e: Exception) -> Exception:
 
 def _error_message(e: anthropic.APIStatusError) -> str:
     body = e.body if isinstance(e.body, dict) else {}
-    err = body.get("error") if isinstance(body.get("error"), dict) else body
+    inner = body.get("error")
+    err = inner if isinstance(inner, dict) else body
     return str(err.get("message") or e.message)[:200]
 
 
@@ -141,7 +144,9 @@ class Client:
 
     def batch_create(self, requests: list[dict]) -> str:
         try:
-            return self._sdk.messages.batches.create(requests=requests).id
+            # Our bodies are plain dicts (api.message_params), not the SDK's TypedDicts;
+            # the API validates them on arrival.
+            return self._sdk.messages.batches.create(requests=cast("list[Request]", requests)).id
         except anthropic.APIError as e:
             raise _failure(e) from None
 
@@ -155,11 +160,12 @@ class Client:
     def batch_results(self, batch_id: str) -> Iterator[BatchResult]:
         try:
             for entry in self._sdk.messages.batches.results(batch_id):
-                kind = entry.result.type
-                if kind == "succeeded":
-                    yield BatchResult(entry.custom_id, kind, _reply(entry.result.message))
-                elif kind == "errored":
-                    err = entry.result.error
+                result = entry.result
+                kind = result.type
+                if result.type == "succeeded":
+                    yield BatchResult(entry.custom_id, kind, _reply(result.message))
+                elif result.type == "errored":
+                    err = result.error
                     inner = getattr(err, "error", err)
                     why = getattr(inner, "message", None) or json.dumps(err.model_dump())[:200]
                     yield BatchResult(entry.custom_id, kind, str(why))

@@ -24,7 +24,7 @@ from pipeline.enrich.pricing import (
     price_for,
 )
 from pipeline.enrich.prompts import IMAGE_SCHEMA, PAGE_SCHEMA, SYSTEMS
-from pipeline.model import Options
+from pipeline.model import ItemKind, Options
 from pipeline.plan import Item, Plan
 from pipeline.source.discover import ImageFile, PageSource
 
@@ -34,7 +34,7 @@ from pipeline.source.discover import ImageFile, PageSource
 PAGE_FRAME = 60
 IMAGE_FRAME = 165
 
-SCHEMAS = {"page": PAGE_SCHEMA, "image": IMAGE_SCHEMA}
+SCHEMAS: dict[ItemKind, dict] = {"page": PAGE_SCHEMA, "image": IMAGE_SCHEMA}
 
 
 def scaled_size(width: int, height: int, max_edge: int) -> tuple[int, int]:
@@ -45,7 +45,7 @@ def scaled_size(width: int, height: int, max_edge: int) -> tuple[int, int]:
     return max(1, round(width * ratio)), max(1, round(height * ratio))
 
 
-def _fixed(kind: str, model: str) -> int:
+def _fixed(kind: ItemKind, model: str) -> int:
     """The tokens every request of a kind carries: its system prompt and its schema."""
     return estimate_text_tokens(SYSTEMS[kind], model) + estimate_text_tokens(
         json.dumps(SCHEMAS[kind]), model
@@ -71,23 +71,23 @@ def item_tokens(source: PageSource | ImageFile, model: str, options: Options) ->
     return image_tokens(source, model, options)
 
 
-def prefix_tokens(kind: str, model: str) -> int:
+def prefix_tokens(kind: ItemKind, model: str) -> int:
     """The cached part of a request of `kind`: the system prompt up to its breakpoint."""
     return estimate_text_tokens(SYSTEMS[kind], model)
 
 
-def cached_prefix(kind: str, model: str) -> int:
+def cached_prefix(kind: ItemKind, model: str) -> int:
     """The prefix when `model` caches it; 0 when it is under the minimum (or unknown)."""
     p = price_for(model)
     n = prefix_tokens(kind, model)
     return n if p is not None and n >= p.min_cacheable_tokens else 0
 
 
-def equivalents(requests: Iterable[tuple[str, int]], model: str) -> float:
+def equivalents(requests: Iterable[tuple[ItemKind, int]], model: str) -> float:
     """Token-equivalents a run of (kind, input tokens) requests pays: per kind, the first
     writes the cached prefix and the rest read it (the runner sends the first alone)."""
     total = 0.0
-    written: set[str] = set()
+    written: set[ItemKind] = set()
     for kind, tokens in requests:
         prefix = min(cached_prefix(kind, model), tokens)
         rate = CACHE_READ if kind in written else CACHE_WRITE_5M
@@ -98,12 +98,12 @@ def equivalents(requests: Iterable[tuple[str, int]], model: str) -> float:
 
 def plan_tokens(
     plan: Plan, items: Iterable[Item], model: str | None = None
-) -> dict[tuple[str, str], int]:
+) -> dict[tuple[ItemKind, str], int]:
     """Input tokens per (kind, path) of `items` (0 for one whose source is gone)."""
     model = model or plan.model
     pages = {p.path: p for p in plan.discovery.pages}
     images = plan.discovery.images
-    out: dict[tuple[str, str], int] = {}
+    out: dict[tuple[ItemKind, str], int] = {}
     for item in items:
         source = pages.get(item.path) if item.kind == "page" else images.get(item.path)
         tokens = item_tokens(source, model, plan.site.options) if source else 0

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pipeline.enrich.pricing import Usage
 from pipeline.fsutil import append_line
+from pipeline.model import is_item_kind
 
 FILE = "ledger.jsonl"
 VERSION = 1
@@ -87,7 +88,8 @@ def read(state_dir: Path) -> tuple[list[dict], list[tuple[int | None, str]]]:
         data = path.read_bytes()
     except OSError as e:
         return [], [(None, f"cannot read ({e.strerror})")]
-    records, bad = [], []
+    records: list[dict] = []
+    bad: list[tuple[int | None, str]] = []
     for n, raw in enumerate(data.splitlines(), 1):
         if not raw.strip():
             continue
@@ -121,7 +123,7 @@ def parse_line(raw: bytes) -> dict | str:
     for key in ("run", "kind", "item", "status"):
         if not isinstance(record.get(key), str):
             return f"{key!r} is not text"
-    if record["kind"] not in ("page", "image"):
+    if not is_item_kind(record["kind"]):
         return f"kind {record['kind']!r} is neither page nor image"
     for key in TOKEN_FIELDS:
         value = record.get(key, 0)

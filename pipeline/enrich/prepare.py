@@ -53,14 +53,16 @@ def _svg_to_png(
         raise ItemError(rel, f"cannot rasterize SVG: {str(e)[:120]}") from None
     # Bound the long edge ourselves: the SVG's own size can be anything.
     long_edge = max(1, min(max_edge, round(max(svg.width, svg.height))))
-    kwargs = {"width": long_edge} if svg.width >= svg.height else {"height": long_edge}
+    # One edge given, the other scaled to keep the aspect ratio (None is resvg-py's default).
+    wide = svg.width >= svg.height
     try:
         png = resvg_py.svg_to_bytes(
             svg_string=svg.text,
             background="#ffffff",
             skip_system_fonts=False,
             dpi=96.0,  # resvg-py's default of 0 makes mm, in and pt lengths zero
-            **kwargs,
+            width=long_edge if wide else None,
+            height=None if wide else long_edge,
         )
     except (ValueError, RuntimeError) as e:
         raise ItemError(rel, f"cannot rasterize SVG ({str(e)[:80]})") from None

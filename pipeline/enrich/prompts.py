@@ -32,6 +32,7 @@ from pipeline.model import (  # noqa: F401  (the versions are re-exported for th
     IMAGE_PROMPT_VERSION,
     PAGE_PROMPT_VERSION,
     SUMMARY_MAX,
+    ItemKind,
 )
 
 CUT_MARK = "[… rest of the page cut]"
@@ -234,10 +235,10 @@ def image_user_text(
     return f"{language}\n{fence('image', chr(10).join(lines))}"
 
 
-SYSTEMS = {"page": PAGE_SYSTEM, "image": IMAGE_SYSTEM}
+SYSTEMS: dict[ItemKind, str] = {"page": PAGE_SYSTEM, "image": IMAGE_SYSTEM}
 
 
-def prefix_line(model: str, sizes: dict[str, int], how: str) -> str:
+def prefix_line(model: str, sizes: dict[ItemKind, int], how: str) -> str:
     """One line: each kind's prefix size and whether `model` caches it."""
     p = price_for(model)
     shown = ", ".join(f"{kind}s {n:,}" for kind, n in sizes.items())
@@ -256,5 +257,5 @@ def prefix_line(model: str, sizes: dict[str, int], how: str) -> str:
     )
 
 
-def prefix_estimates(model: str) -> dict[str, int]:
+def prefix_estimates(model: str) -> dict[ItemKind, int]:
     return {kind: estimate_text_tokens(text, model) for kind, text in SYSTEMS.items()}

@@ -38,7 +38,7 @@ from pipeline.enrich.prompts import (
 from pipeline.enrich.replies import Invalid, image_reply, page_reply
 from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
 from pipeline.fsutil import UnsafePath, atomic_write, inside, read_regular
-from pipeline.model import PROMPT_VERSIONS
+from pipeline.model import PROMPT_VERSIONS, ItemKind
 from pipeline.plan import STALE, Item, Plan, State
 from pipeline.sidecars import Sidecar
 from pipeline.source import language
@@ -208,7 +208,7 @@ def image_params(
         language=(lang or language.resolve({}, "", plan.site.language, "")).line,
         svg_text=image.svg_text,
     )
-    content = [
+    content: list[dict] = [
         {
             "type": "image",
             "source": {
@@ -278,7 +278,7 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
 
 # --- one item ----------------------------------------------------------------------------------
 
-MAX_OUTPUT = {"page": PAGE_MAX_OUTPUT, "image": IMAGE_MAX_OUTPUT}
+MAX_OUTPUT: dict[ItemKind, int] = {"page": PAGE_MAX_OUTPUT, "image": IMAGE_MAX_OUTPUT}
 
 
 def _with_feedback(params: dict, reason: str) -> dict:
@@ -340,7 +340,7 @@ def run_one(client: MessagesAPI, work: Work, model: str, run_id: str) -> Outcome
     return out
 
 
-def _parse(kind: str, text: str, cut: bool) -> dict:
+def _parse(kind: ItemKind, text: str, cut: bool) -> dict:
     try:
         if kind == "page":
             summary, abstract = page_reply(text, cut=cut)
@@ -355,7 +355,7 @@ def _parse(kind: str, text: str, cut: bool) -> dict:
         raise Invalid(f"reply cannot be parsed ({type(e).__name__})") from None
 
 
-def _too_long(kind: str, text: str) -> bool:
+def _too_long(kind: ItemKind, text: str) -> bool:
     try:
         _parse(kind, text, cut=False)
     except Invalid as e:
@@ -501,7 +501,9 @@ def _reserve(work: Work, model: str) -> tuple[int, float]:
     return work.estimate + out_tokens, cost(model, usage) or 0.0
 
 
-def _next_startable(pending: deque, warm: set[str], warming: set[str]) -> int | None:
+def _next_startable(
+    pending: deque[Work], warm: set[ItemKind], warming: set[ItemKind]
+) -> int | None:
     """Index of the next work to start: the first of each kind goes alone (it writes the
     kind's cached prefix), the rest of that kind only once it has finished, so they read
     the cache instead of all writing it. Other kinds go on meanwhile."""
@@ -522,8 +524,8 @@ def run(plan: Plan, works: list[Work], opts: Options, client: MessagesAPI, progr
     reserved_dollars = 0.0
     stop = False
     fatal: Fatal | None = None
-    warm: set[str] = set()
-    warming: set[str] = set()
+    warm: set[ItemKind] = set()
+    warming: set[ItemKind] = set()
     with ThreadPoolExecutor(max_workers=max(1, opts.concurrency)) as pool:
         try:
             while pending or inflight:
@@ -592,10 +594,10 @@ def count_tokens(works: list[Work], client: MessagesAPI | None) -> list[Work]:
     return counted
 
 
-def count_prefixes(works: list[Work], client: MessagesAPI) -> dict[str, int]:
+def count_prefixes(works: list[Work], client: MessagesAPI) -> dict[ItemKind, int]:
     """Each kind's prefix by count_tokens: one request of the kind counted with and
     without its system prompt (free; the difference is the cached part)."""
-    sizes: dict[str, int] = {}
+    sizes: dict[ItemKind, int] = {}
     for work in works:
         kind = work.item.kind
         if kind in sizes:

@@ -74,6 +74,9 @@ class _AbstractPost:
 
 class EnrichPlugin(BasePlugin[EnrichConfig]):
     def on_config(self, config: MkDocsConfig) -> None:
+        # MkDocs has validated `self.config` by now; the hooks read these typed Options
+        # (EnrichConfig's attributes are generated, so a type checker cannot see them).
+        self.options: Options = options_of(self.config)
         self._pass: SitePass | None = None
         self._described: set[str] = set()
         self._nav: list[NavNode] = []
@@ -82,12 +85,12 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
     # Late, so pages and files added by other plugins (the blog) are already there.
     @event_priority(-100)
     def on_files(self, files: Files, *, config: MkDocsConfig) -> None:
-        if not self.config.enabled:
+        if not self.options.enabled:
             return
         for file in files:
             if file.src_uri.endswith(SUFFIX):
                 file.inclusion = InclusionLevel.EXCLUDED
-        site = site_from_mkdocs(config, options_of(self.config))
+        site = site_from_mkdocs(config, self.options)
         plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
         try:
             level, messages = check_stale(site, plan)
@@ -133,16 +136,15 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         texts = self._pass.page_texts(_info(page))
         excerpt = getattr(page, "excerpt", None)  # a Material blog post
         if excerpt is not None:
-            self._fill_excerpt_alts(excerpt)
+            self._fill_excerpt_alts(self._pass, excerpt)
             if texts:
                 self._use_abstract_as_excerpt(page, excerpt, markdown, texts.abstract, config)
         return None
 
-    def _fill_excerpt_alts(self, excerpt) -> None:
+    def _fill_excerpt_alts(self, site_pass: SitePass, excerpt) -> None:
         """Material renders a post's excerpt separately for each listing it appears on,
         after on_page_content: fill its alts there, relative to the listing's URL."""
         render = excerpt.render
-        site_pass = self._pass
 
         def render_with_alts(view: Page, separator: str):
             render(view, separator)

@@ -79,12 +79,12 @@ def _flatten_tabs(soup: BeautifulSoup, tabs: Tag) -> None:
     else:  # legacy style: label, content, label, content
         labels = tabs.find_all("label", recursive=False)
         blocks = tabs.find_all("div", class_="tabbed-content", recursive=False)
-    labels = [lab.get_text(" ", strip=True) for lab in labels]
+    names = [lab.get_text(" ", strip=True) for lab in labels]
     out = soup.new_tag("div")
     for i, block in enumerate(blocks):
         label = soup.new_tag("p")
         strong = soup.new_tag("strong")
-        strong.string = labels[i] if i < len(labels) else f"Tab {i + 1}"
+        strong.string = names[i] if i < len(names) else f"Tab {i + 1}"
         label.append(strong)
         out.append(label)
         block.extract()

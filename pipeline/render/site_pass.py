@@ -112,7 +112,7 @@ class PageInfo:
     url: str  # site-relative, URL-encoded ("" for the home page, "guides/", "a.html")
     src: str | None  # docs-relative source; a page no source backs has none of our text
     title: str  # as the generator holds it: HTML text (entities, maybe tags)
-    meta: Mapping = None  # front matter
+    meta: Mapping | None = None  # front matter
     authors: tuple[str, ...] = ()  # a post's authors, by name
 
     @property

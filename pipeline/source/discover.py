@@ -335,8 +335,9 @@ def _read_svg(rel: str, data: bytes) -> dict | Problem:
     texts = []
     for el in root:
         tag = el.tag.rsplit("}", 1)[-1]
-        if tag in ("title", "desc") and (el.text or "").strip():
-            texts.append(" ".join(el.text.split()))
+        words = (el.text or "").split()
+        if tag in ("title", "desc") and words:
+            texts.append(" ".join(words))
     return {
         "fingerprint": bytes_fingerprint(data),
         "media": "svg",
@@ -391,9 +392,9 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
     for rel, data in pages.items():
         refs = []
         for src, alt, syntax, line, heading, context in data["refs"]:
-            target, skip, problem = resolver.resolve(rel, src, syntax)
-            if problem:
-                found.problems.append(Problem(rel, problem, line))
+            target, skip, why = resolver.resolve(rel, src, syntax)
+            if why:
+                found.problems.append(Problem(rel, why, line))
                 skip = "error"
             elif target:
                 wanted_images.add(target)

@@ -116,7 +116,9 @@ def detect(text: str) -> str | None:
         return None
     global _identifier
     if _identifier is None:
-        import py3langid  # loads its bundled model (about 1 s) only when needed
+        # Loads its bundled model (about 1 s) only when needed. No stubs: py3langid ships
+        # no py.typed and there is no types- package for it.
+        import py3langid  # type: ignore[import-untyped]
 
         _identifier = py3langid
     code, _score = _identifier.classify(text[:4000])

@@ -44,8 +44,13 @@ def unindent_containers(text: str) -> str:
         inner_indent = len(shifted) - len(inner)
         if fence:
             m = _FENCE.match(inner)
-            closes = m and m.group(1)[0] == fence[0] and len(m.group(1)) >= fence[1]
-            if closes and not inner[len(m.group(1)) :].strip():
+            run = m.group(1) if m else ""
+            if (
+                run
+                and run[0] == fence[0]
+                and len(run) >= fence[1]
+                and not inner[len(run) :].strip()
+            ):
                 fence = None
         elif inner_indent < 4:
             m = _FENCE.match(inner)
