@@ -26,22 +26,28 @@ validation:
 """
 
 
-def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+def child_env(extra: dict[str, str | None] | None = None) -> dict[str, str]:
     """The environment for a child that imports this checkout: MkDocs' 2.0 notice off and a
-    developer's ENRICH_ON_STALE left out (a test says what it wants through `extra`)."""
+    developer's ENRICH_ON_STALE left out. `extra` sets variables; None unsets one."""
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "NO_MKDOCS_2_WARNING": "1",
     }
     env.pop("ENRICH_ON_STALE", None)
-    return {**env, **(extra or {})}
+    for name, value in (extra or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
 
 
-def api_env(key: str | None, base_url: str | None) -> dict[str, str]:
-    """What points a child's SDK at the fake API (nothing without a key)."""
+def api_env(key: str | None, base_url: str | None) -> dict[str, str | None]:
+    """A child's SDK pointed at the fake API; without a key, no key at all (not even the
+    one the `fake_api` fixture set for in-process runs)."""
     if not key:
-        return {}
+        return {"ANTHROPIC_API_KEY": None, "ANTHROPIC_BASE_URL": None}
     return {
         "ANTHROPIC_API_KEY": key,
         "ANTHROPIC_BASE_URL": base_url or "",
@@ -74,6 +80,21 @@ def mkdocs_build(
     """A real `mkdocs build -f config -d out` in a child process."""
     argv = ["mkdocs", "build", "-f", str(config), "-d", str(out), *extra]
     return python_m(*argv, cwd=cwd, env=env, timeout=timeout)
+
+
+def run_in(
+    site, *argv: str, key: str | None = None, base_url: str | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m <argv>` from a conftest `site`'s folder; given a key, its SDK calls the fake."""
+    return python_m(*argv, cwd=site.root, env=api_env(key, base_url))
+
+
+def make_build_lines(*args: str) -> list[str]:
+    """The `pipeline build` command lines `make -n build ARGS` would run (nothing is run)."""
+    proc = subprocess.run(
+        ["make", "-n", "build", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    return [line for line in proc.stdout.splitlines() if "pipeline build" in line]
 
 
 def build(site, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
