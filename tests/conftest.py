@@ -147,3 +147,39 @@ def corpus_copy(tmp_path):
         return dst
 
     return copy
+
+
+# --- the small site the enrichment tests share (test_enrich over HTTP, test_runner in-process)
+
+SITE3_PAGES = {
+    "index.md": "# Home\n\nThe co-op fixes bikes every Tuesday.\n\n![](img/photo.png)\n",
+    "guide.md": "# Guide\n\nHow to patch a tube in five steps.\n\n![](img/diagram.png)\n",
+    "blog/post.md": "---\ndate: 2024-01-02\n---\n\n# Post\n\nWe moved to a new workshop.\n",
+}
+
+
+@pytest.fixture
+def site3(site):
+    """Three pages and two images (one large enough to be downscaled before sending)."""
+    site.write("img/photo.png", png_bytes((120, 80, 40), size=(2400, 1600)))
+    site.write("img/diagram.png", png_bytes((0, 0, 200), size=(300, 200)))
+    for rel, text in SITE3_PAGES.items():
+        site.write(rel, text)
+    return site
+
+
+def user_text(body: dict) -> str:
+    """The text blocks of a request's last message (what the prompt asks about)."""
+    return "\n".join(
+        block.get("text", "")
+        for block in body["messages"][-1]["content"]
+        if block.get("type") == "text"
+    )
+
+
+def title_of(body: dict) -> str:
+    """The page title or image file name a request is about."""
+    for line in user_text(body).splitlines():
+        if line.startswith(("Title: ", "File name: ")):
+            return line.split(": ", 1)[1]
+    return ""

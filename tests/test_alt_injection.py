@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import random
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, png_bytes
+from conftest import png_bytes
+from sitebuild import mkdocs_build
 
 from pipeline.render.html import inject_alts, scan
 from pipeline.render.htmltag import parse_start_tag
@@ -250,14 +248,7 @@ def test_built_site_fills_only_the_real_alt(site, fake_api):
     hostile = 'Onload=alert(1) x "y"'
     fake_api.responses_by_marker["File name: a.png"] = {"alt": hostile, "decorative": False}
     assert site.run("enrich").code == 0
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config), "-d", "out"],
-        cwd=site.root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"},
-    )
+    proc = mkdocs_build(site.config, site.root / "out", cwd=site.root, timeout=120)
     assert proc.returncode == 0, proc.stderr
     (img,) = img_attrs((site.root / "out" / "index.html").read_text(encoding="utf-8"))
     assert img == [("title", "an alt text"), ("alt", hostile), ("src", "img/a.png")]

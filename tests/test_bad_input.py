@@ -6,11 +6,10 @@ Every case runs the real command; none may print a traceback, and each exits non
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT, png_bytes
+from conftest import png_bytes
+from sitebuild import python_m
 
 GOOD_PAGE = "# Good\n\nA good page.\n"
 
@@ -142,15 +141,7 @@ def test_real_process_prints_no_traceback_for_many_problems_at_once(site):
     site.write("latin1.md", b"\xff\xfe not utf8")
     site.write("page.md", "![](missing.png)\n![](../../etc/passwd)\n")
     site.write("good.md", GOOD_PAGE)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", "status"],
-        cwd=site.root,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    proc = python_m("pipeline", "status", cwd=site.root, timeout=60)
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 4

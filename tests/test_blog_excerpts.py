@@ -5,15 +5,12 @@ category, author): the title linked to the post and "Continue reading". Real
 
 from __future__ import annotations
 
-import os
 import posixpath
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from sitebuild import mkdocs_build
 
 CONFIG = """
 site_name: Excerpts
@@ -97,16 +94,6 @@ def post_urls(out: Path, blog: str = "blog") -> set[str]:
         p.parent.relative_to(out).as_posix() + "/"
         for p in (out / blog).glob("[12][0-9][0-9][0-9]/**/index.html")
     }
-
-
-def mkdocs_build(config: Path, out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(config), "-d", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"},
-    )
 
 
 @pytest.fixture

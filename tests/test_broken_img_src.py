@@ -4,40 +4,19 @@ the built page still gets that alt, and the build warns once with the src that w
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from html.parser import HTMLParser
 
 import pytest
-from conftest import ROOT, png_bytes
-
-
-class _Imgs(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.imgs: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "img":
-            self.imgs.append(dict(attrs))
+from conftest import png_bytes
+from sitebuild import mkdocs_build, parse_page
 
 
 def imgs(path) -> list[dict]:
-    parser = _Imgs()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser.imgs
+    return parse_page(path).imgs
 
 
 def build(site, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", "mkdocs.yml", "-d", "out", *extra],
-        cwd=site.root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"},
-    )
+    return mkdocs_build(site.config, site.root / "out", *extra, cwd=site.root, timeout=120)
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
+from sitebuild import mkdocs_build
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Route
@@ -266,21 +265,9 @@ def built_site(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copytree(ROOT / "content", src / "content")
     shutil.copy2(ROOT / "mkdocs.yml", src / "mkdocs.yml")
     site = tmp_path / "site"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-        "NO_MKDOCS_2_WARNING": "1",
-        # The demo content may not have every sidecar yet; staleness has its own tests.
-        "ENRICH_ON_STALE": "info",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(site)],
-        cwd=src,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # The demo content may not have every sidecar yet; staleness has its own tests.
+    env = {"ENRICH_ON_STALE": "info"}
+    result = mkdocs_build(src / "mkdocs.yml", site, "--strict", cwd=src, env=env, timeout=120)
     assert result.returncode == 0, f"mkdocs build failed:\n{result.stdout}\n{result.stderr}"
 
     webroot = tmp_path / "www"

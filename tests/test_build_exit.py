@@ -7,33 +7,12 @@ makes the exit code 1, so CI notices a site that shows less than it should.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
-from conftest import ROOT
+from sitebuild import make_build_lines, run_in
 
 # A sidecar that parses as YAML but says who wrote it wrongly: rejected at line 2.
 BAD_SIDECAR = "summary: A fine summary.\nsource: robot\n"
-
-
-def run(site, *argv: str, key: str | None = None, base_url: str | None = None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"}
-    env.pop("ANTHROPIC_API_KEY", None)
-    env.pop("ENRICH_ON_STALE", None)
-    if key:
-        env["ANTHROPIC_API_KEY"] = key
-        env["ANTHROPIC_BASE_URL"] = base_url or ""
-        env["NO_PROXY"] = "127.0.0.1,localhost"
-    return subprocess.run(
-        [sys.executable, "-m", *argv],
-        cwd=site.root,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
 
 
 @pytest.fixture
@@ -46,7 +25,7 @@ def small_site(site):
 
 def test_build_with_a_corrupt_sidecar_builds_the_site_and_exits_1(small_site):
     small_site.write("other.md.enrich.yml", BAD_SIDECAR)
-    proc = run(small_site, "pipeline", "build", "--no-strict")
+    proc = run_in(small_site, "pipeline", "build", "--no-strict")
     assert proc.returncode == 1, proc.stderr
     assert (small_site.root / "site" / "index.html").exists()
     assert (small_site.root / "site" / "other" / "index.html").exists()
@@ -56,13 +35,13 @@ def test_build_with_a_corrupt_sidecar_builds_the_site_and_exits_1(small_site):
 
 def test_strict_build_with_a_corrupt_sidecar_fails_too(small_site):
     small_site.write("other.md.enrich.yml", BAD_SIDECAR)
-    proc = run(small_site, "pipeline", "build")
+    proc = run_in(small_site, "pipeline", "build")
     assert proc.returncode != 0
     assert "content/other.md.enrich.yml:2" in proc.stderr
 
 
 def test_build_without_problems_still_exits_0(small_site):
-    proc = run(small_site, "pipeline", "build", "--no-strict")
+    proc = run_in(small_site, "pipeline", "build", "--no-strict")
     assert proc.returncode == 0, proc.stderr
 
 
@@ -70,7 +49,7 @@ def test_build_with_key_exits_1_when_an_item_failed_and_still_builds(small_site,
     fake_api.add_fault(
         400, times=5, match=lambda path, body: bool(body) and "Another page" in json.dumps(body)
     )
-    proc = run(small_site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    proc = run_in(small_site, "pipeline", "build", key="test-key", base_url=fake_api.url)
     assert proc.returncode == 1, proc.stderr
     assert "other.md: API error 400" in proc.stderr
     assert (small_site.docs / "index.md.enrich.yml").exists()  # the rest was enriched
@@ -80,33 +59,27 @@ def test_build_with_key_exits_1_when_an_item_failed_and_still_builds(small_site,
 def test_plain_mkdocs_build_warns_on_a_corrupt_sidecar_so_strict_fails(small_site):
     small_site.write("other.md.enrich.yml", BAD_SIDECAR)
     small_site.write("index.md.enrich.yml", "summary: [never closed\n")
-    lax = run(small_site, "mkdocs", "build")
+    lax = run_in(small_site, "mkdocs", "build")
     assert lax.returncode == 0, lax.stderr
     warnings = [line for line in lax.stderr.splitlines() if line.startswith("WARNING")]
     assert len(warnings) == 2, lax.stderr
     assert "content/other.md.enrich.yml:2: source must be one of" in warnings[1]
     assert "content/index.md.enrich.yml:" in warnings[0]
-    strict = run(small_site, "mkdocs", "build", "--strict")
+    strict = run_in(small_site, "mkdocs", "build", "--strict")
     assert strict.returncode != 0
     assert "content/other.md.enrich.yml:2" in strict.stderr
 
 
 def test_no_strict_builds_a_site_whose_own_links_are_broken(small_site):
     small_site.write("index.md", "# Home\n\nSee [the missing page](missing.md).\n")
-    strict = run(small_site, "pipeline", "build")
+    strict = run_in(small_site, "pipeline", "build")
     assert strict.returncode != 0
     assert "missing.md" in strict.stderr
-    lax = run(small_site, "pipeline", "build", "--no-strict")
+    lax = run_in(small_site, "pipeline", "build", "--no-strict")
     assert lax.returncode == 0, lax.stderr
     assert (small_site.root / "site" / "index.html").exists()
 
 
 def test_make_build_passes_strict_0_through_as_no_strict():
-    def planned(*args):
-        proc = subprocess.run(
-            ["make", "-n", "build", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
-        )
-        return [line for line in proc.stdout.splitlines() if "pipeline build" in line]
-
-    assert ["--no-strict" in line for line in planned("STRICT=0")] == [True]
-    assert ["--no-strict" in line for line in planned()] == [False]
+    assert ["--no-strict" in line for line in make_build_lines("STRICT=0")] == [True]
+    assert ["--no-strict" in line for line in make_build_lines()] == [False]

@@ -8,9 +8,6 @@ leaving out emoji images the emoji extension makes from `:shortcodes:`.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
@@ -19,7 +16,7 @@ from urllib.parse import unquote
 import frontmatter
 import markdown
 import pytest
-from conftest import ROOT
+from sitebuild import enable_plugin, mkdocs_build, parse_page, python_m
 
 from pipeline import sidecars as store
 
@@ -61,13 +58,7 @@ def rendered_image_srcs(config_file: Path) -> dict[str, Counter]:
 @pytest.mark.parametrize("name", CORPORA)
 def test_status_json_over_a_real_site(corpus_copy, name):
     root = corpus_copy(name)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", "status", "-f", str(root / "mkdocs.yml"), "--json"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    proc = python_m("pipeline", "status", "-f", str(root / "mkdocs.yml"), "--json", timeout=300)
     assert "Traceback" not in proc.stderr
     data = json.loads(proc.stdout)
     docs = root / "docs"
@@ -101,47 +92,15 @@ def test_status_json_over_a_real_site(corpus_copy, name):
     assert len([i for i in data["items"] if i["kind"] == "image"]) == len(digests)
 
 
-class _Imgs2(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.imgs: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "img":
-            self.imgs.append(dict(attrs))
-
-
-_RELAX_LINKS = """
-# The partial copies have dangling links that are not ours to fix; they stay visible as INFO.
-validation:
-  links:
-    not_found: info
-    anchors: info
-    unrecognized_links: info
-    absolute_links: info
-"""
-
-
 @pytest.mark.parametrize("name", CORPORA)
 def test_real_site_builds_strict_with_the_plugin_and_gets_alt_text(corpus_copy, name, fake_api):
     from pipeline.__main__ import main
 
     root = corpus_copy(name)
-    config = root / "mkdocs.yml"
-    text = config.read_text()
-    assert "plugins:\n  - search\n" in text
-    config.write_text(
-        text.replace("plugins:\n  - search\n", "plugins:\n  - search\n  - enrich\n") + _RELAX_LINKS
-    )
+    config = enable_plugin(root)
     assert main(["enrich", "-f", str(config), "--concurrency", "8"]) == 0
     out = root / "built"
-    proc = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"},
-    )
+    proc = mkdocs_build(config, out, "--strict")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr
     assert not list(out.rglob("*.enrich.yml"))
@@ -152,16 +111,10 @@ def test_real_site_builds_strict_with_the_plugin_and_gets_alt_text(corpus_copy, 
         for p in (root / "docs").rglob("*.enrich.yml")
         if not p.name.endswith(".md.enrich.yml")
     } - {""}
+    status = python_m("pipeline", "status", "-f", str(config), "--json", timeout=300)
     missing_before = sum(
         1
-        for item in json.loads(
-            subprocess.run(
-                [sys.executable, "-m", "pipeline", "status", "-f", str(config), "--json"],
-                capture_output=True,
-                text=True,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            ).stdout
-        )["items"]
+        for item in json.loads(status.stdout)["items"]
         if item["kind"] == "page"
         for ref in item["references"]
         if ref["target"] and not (ref["alt"] or "").strip()
@@ -169,9 +122,7 @@ def test_real_site_builds_strict_with_the_plugin_and_gets_alt_text(corpus_copy, 
     injected = 0
     empty_local = []
     for html in out.rglob("*.html"):
-        parser = _Imgs2()
-        parser.feed(html.read_text(encoding="utf-8"))
-        for img in parser.imgs:
+        for img in parse_page(html).imgs:
             src = img.get("src") or ""
             if src.startswith(("http:", "https:", "data:", "{{")) or "twemoji" in (
                 img.get("class") or ""

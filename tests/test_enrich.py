@@ -19,46 +19,14 @@ import subprocess
 import sys
 import time
 
-import pytest
-from conftest import ROOT, png_bytes
+from conftest import ROOT, png_bytes, title_of, user_text
 from PIL import Image
 
 from pipeline import sidecars as store
 
-PAGES = {
-    "index.md": "# Home\n\nThe co-op fixes bikes every Tuesday.\n\n![](img/photo.png)\n",
-    "guide.md": "# Guide\n\nHow to patch a tube in five steps.\n\n![](img/diagram.png)\n",
-    "blog/post.md": "---\ndate: 2024-01-02\n---\n\n# Post\n\nWe moved to a new workshop.\n",
-}
-
-
-def user_text(body: dict) -> str:
-    return "\n".join(
-        block.get("text", "")
-        for block in body["messages"][-1]["content"]
-        if block.get("type") == "text"
-    )
-
 
 def images_in(body: dict) -> list[dict]:
     return [b for b in body["messages"][-1]["content"] if b.get("type") == "image"]
-
-
-def title_of(body: dict) -> str:
-    text = user_text(body)
-    for line in text.splitlines():
-        if line.startswith(("Title: ", "File name: ")):
-            return line.split(": ", 1)[1]
-    return ""
-
-
-@pytest.fixture
-def site3(site):
-    site.write("img/photo.png", png_bytes((120, 80, 40), size=(2400, 1600)))
-    site.write("img/diagram.png", png_bytes((0, 0, 200), size=(300, 200)))
-    for rel, text in PAGES.items():
-        site.write(rel, text)
-    return site
 
 
 def test_one_request_per_unique_stale_item_and_a_second_run_sends_none(site3, fake_api):

@@ -10,8 +10,6 @@ import io
 import itertools
 import json
 import logging
-import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,6 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import png_bytes
 from PIL import Image
+from sitebuild import mkdocs_build
 
 from pipeline.enrich.prepare import prepare
 from pipeline.errors import ItemError
@@ -323,12 +322,7 @@ def test_good_edge_values_are_accepted(site, option, value):
 def test_feed_path_escaping_site_dir_fails_the_build_and_writes_nothing_outside(site, tmp_path):
     site.set_config(CONFIG.format(option="feed_path: ../../escaped.xml"))
     site.write("blog/posts/p.md", "---\ndate: 2024-01-02\n---\n\n# Post\n\nText.\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config)],
-        capture_output=True,
-        text=True,
-        cwd=site.root,
-    )
+    result = mkdocs_build(site.config, site.root / "site", cwd=site.root)
     assert result.returncode == 1
     assert "feed_path" in result.stderr and "Traceback" not in result.stderr
     assert not list(tmp_path.rglob("escaped.xml"))

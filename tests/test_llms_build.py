@@ -5,19 +5,16 @@ and the llms.txt that covers it, both resolving."""
 
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 import shutil
-import subprocess
-import sys
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 from conftest import ROOT
+from sitebuild import mkdocs_build, parse_html
 
 SITE_URL = "https://example.org/harbor-street/"
 HEADING = re.compile(r"^#{1,6} \S")
@@ -61,19 +58,8 @@ def resolve(site_dir: Path, from_file: str, url: str) -> Path:
     return path / "index.html" if rel.endswith("/") or path.is_dir() else path
 
 
-class _Links(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.links: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "link":
-            self.links.append(dict(attrs))
-
-
 def head_links(html: str) -> tuple[list[str], list[str]]:
-    parser = _Links()
-    parser.feed(html[: html.find("</head>")])
+    parser = parse_html(html, head_only=True)
     alt = [
         a["href"]
         for a in parser.links
@@ -97,13 +83,7 @@ def build_demo(tmp_path: Path, **changes) -> Path:
                 plugin["enrich"][key] = value
         config = yaml.safe_dump(data, sort_keys=False)
     (root / "mkdocs.yml").write_text(config, encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(root / "mkdocs.yml")],
-        capture_output=True,
-        text=True,
-        timeout=240,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"},
-    )
+    result = mkdocs_build(root / "mkdocs.yml", root / "site", "--strict", timeout=240)
     assert result.returncode == 0, result.stderr
     return root / "site"
 

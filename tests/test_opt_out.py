@@ -11,8 +11,8 @@ import json
 import re
 
 from conftest import png_bytes
+from sitebuild import build, parse_page
 from test_llms_build import head_links
-from test_plugin import build, parse
 
 SECRET = """\
 ---
@@ -95,13 +95,13 @@ def test_an_opted_out_page_shows_its_author_text_not_generated_text(site, fake_a
     result = build(site, "--strict")
     assert result.returncode == 0, result.stderr
     out = site.root / "site"
-    secret = parse(out / "secret" / "index.html")
+    secret = parse_page(out / "secret" / "index.html")
     assert secret.meta["description"] == "Mine."  # the author's text renders
     # Not even for an image another page shares (there it keeps its generated alt).
     assert [i.get("alt") for i in secret.imgs] == ["", ""]
-    other = parse(out / "other" / "index.html")
+    other = parse_page(out / "other" / "index.html")
     assert [i.get("alt") for i in other.imgs] == ["GENERATED SHARED ALT"]
-    public = parse(out / "public" / "index.html")
+    public = parse_page(out / "public" / "index.html")
     assert public.meta["description"] == "A public page."  # the first paragraph, not ours
     assert "GENERATED" not in (out / "llms.txt").read_text(encoding="utf-8")
 

@@ -3,85 +3,37 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 import textwrap
 from html import unescape
-from html.parser import HTMLParser
-from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from conftest import ROOT, png_bytes
+from conftest import png_bytes
 from markdown_it import MarkdownIt
+from sitebuild import build, child_env, configure, parse_page
 
 from pipeline import sidecars as store
 
-MATERIAL = """
-site_name: Test & "Co"
-site_url: https://example.org/sub/
-site_description: A test site.
-docs_dir: content
-theme:
-  name: {theme}
-plugins:
-  - search
-{blog}  - enrich:
-      on_stale: {on_stale}
-markdown_extensions:
-  - attr_list
-"""
 
-
-def build(site, *extra: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    out = site.root / "site"
-    return subprocess.run(
-        [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config), "-d", str(out), *extra],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1", **(env or {})},
+def configure_material(site, *, theme: str = "material", blog: bool = False) -> None:
+    """A name and description with characters each sink must escape."""
+    configure(
+        site,
+        site_name='Test & "Co"',
+        site_description="A test site.",
+        theme=theme,
+        blog=blog,
+        extensions=("attr_list",),
     )
-
-
-class Head(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.meta: dict[str, str] = {}
-        self.imgs: list[dict] = []
-        self.scripts: list[str] = []
-        self._in_ld = False
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "meta" and (a.get("name") or a.get("property")):
-            self.meta[a.get("name") or a.get("property")] = a.get("content") or ""
-        elif tag == "img":
-            self.imgs.append(a)
-        elif tag == "script" and a.get("type") == "application/ld+json":
-            self._in_ld = True
-
-    def handle_data(self, data):
-        if self._in_ld:
-            self.scripts.append(data)
-
-    def handle_endtag(self, tag):
-        if tag == "script":
-            self._in_ld = False
-
-
-def parse(path: Path) -> Head:
-    parser = Head()
-    parser.feed(path.read_text(encoding="utf-8"))
-    return parser
 
 
 @pytest.fixture
 def blog_site(site, fake_api):
     """A Material site with a blog, images and sidecars made through the fake API."""
-    site.set_config(MATERIAL.format(theme="material", blog="  - blog\n", on_stale="warn"))
+    configure_material(site, blog=True)
     site.write("img/photo.png", png_bytes((90, 60, 30), size=(800, 600)))
     site.write("img/deco.png", png_bytes((250, 250, 250), size=(40, 40)))
     site.write("img/my pic.png", png_bytes((10, 200, 10)))
@@ -134,7 +86,7 @@ def blog_site(site, fake_api):
 def test_meta_description_og_tags_and_json_ld(blog_site):
     result = build(blog_site, "--strict")
     assert result.returncode == 0, result.stderr
-    page = parse(blog_site.root / "site" / "index.html")
+    page = parse_page(blog_site.root / "site" / "index.html")
     assert page.meta["description"] == "HOME summary."
     assert page.meta["og:title"] == "Home"
     assert page.meta["og:description"] == "HOME summary."
@@ -148,14 +100,14 @@ def test_meta_description_og_tags_and_json_ld(blog_site):
 
 def test_author_description_wins(blog_site):
     build(blog_site, "--strict")
-    page = parse(blog_site.root / "site" / "about" / "index.html")
+    page = parse_page(blog_site.root / "site" / "about" / "index.html")
     assert page.meta["description"] == "The author's own words."
     assert page.meta["og:description"] == "The author's own words."
 
 
 def test_alt_injected_by_resolved_src_and_author_alt_kept(blog_site):
     build(blog_site, "--strict")
-    imgs = {i["src"]: i.get("alt") for i in parse(blog_site.root / "site" / "index.html").imgs}
+    imgs = {i["src"]: i.get("alt") for i in parse_page(blog_site.root / "site" / "index.html").imgs}
     assert imgs["img/photo.png"] == "A brown photo of the workshop"
     assert imgs["img/deco.png"] == ""  # decorative: explicit empty alt
     # Root-absolute, %-encoded raw HTML gets the author's alt from the other reference.
@@ -210,7 +162,7 @@ def test_links_and_sitemap_work_under_a_sub_path(blog_site):
 
 
 def test_default_mkdocs_theme_gets_the_same_tags(site, fake_api):
-    site.set_config(MATERIAL.format(theme="mkdocs", blog="", on_stale="warn"))
+    configure_material(site, theme="mkdocs")
     site.write("index.md", "# Home\n\nWelcome home.\n")
     site.write("guide.md", "# Guide\n\nWelcome to the guide.\n\n![](pic.png)\n")
     site.write("pic.png", png_bytes())
@@ -218,13 +170,13 @@ def test_default_mkdocs_theme_gets_the_same_tags(site, fake_api):
     fake_api.responses_by_marker["Title: Home"] = {"summary": "HOME S.", "abstract": "A."}
     site.run("enrich")
     assert build(site, "--strict").returncode == 0
-    page = parse(site.root / "site" / "guide" / "index.html")
+    page = parse_page(site.root / "site" / "guide" / "index.html")
     assert page.meta["description"] == "S."  # this theme prints no page description itself
     assert page.meta["og:description"] == "S."
     assert page.meta["twitter:card"] == "summary_large_image"
     assert all(i.get("alt") for i in page.imgs)
     # Its home page prints the site's description; the page's own summary replaces it.
-    home = parse(site.root / "site" / "index.html")
+    home = parse_page(site.root / "site" / "index.html")
     assert home.meta["description"] == home.meta["og:description"] == "HOME S."
 
 
@@ -240,7 +192,7 @@ def test_changed_page_warns_naming_the_file_and_fails_strict(blog_site):
     strict = build(blog_site, "--strict")
     assert strict.returncode != 0
     # The committed (older) summary is still used meanwhile.
-    assert parse(blog_site.root / "site" / "index.html").meta["description"] == "HOME summary."
+    assert parse_page(blog_site.root / "site" / "index.html").meta["description"] == "HOME summary."
 
 
 def test_on_stale_fail_stops_the_build(blog_site):
@@ -264,15 +216,18 @@ def test_outdated_items_build_without_warning(blog_site):
 
 
 def test_no_sidecars_at_all_still_builds_with_fallbacks(site):
-    site.set_config(MATERIAL.format(theme="material", blog="", on_stale="warn"))
+    configure_material(site)
     site.write("index.md", "# Home\n\nThe first paragraph is the fallback.\n\nMore.\n")
     site.write("about.md", "---\ndescription: Author text.\n---\n\n# About\n\nUs.\n")
     result = build(site, "--strict")
     assert result.returncode == 0, result.stderr
-    assert parse(site.root / "site" / "index.html").meta["description"] == (
+    assert parse_page(site.root / "site" / "index.html").meta["description"] == (
         "The first paragraph is the fallback."
     )
-    assert parse(site.root / "site" / "about" / "index.html").meta["description"] == "Author text."
+    assert (
+        parse_page(site.root / "site" / "about" / "index.html").meta["description"]
+        == "Author text."
+    )
 
 
 # --- no network, no model -------------------------------------------------------------------
@@ -300,7 +255,7 @@ def test_build_opens_no_socket_and_never_imports_anthropic(blog_site):
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"},
+        env=child_env(),
     )
     assert result.returncode == 0, result.stderr
     assert "anthropic loaded: False" in result.stdout
@@ -331,7 +286,7 @@ def test_hostile_text_is_escaped_in_html_attributes_and_meta(blog_site):
     assert build(blog_site, "--strict").returncode == 0
     html = (blog_site.root / "site" / "index.html").read_text()
     assert "<script>alert(1)</script>" not in html
-    page = parse(blog_site.root / "site" / "index.html")
+    page = parse_page(blog_site.root / "site" / "index.html")
     # Parsed back, the attribute values are the exact text: escaped, not mangled.
     assert page.meta["description"] == SHOWN
     assert page.meta["og:description"] == SHOWN
@@ -350,7 +305,7 @@ def test_hostile_text_is_escaped_in_the_html_body_listing(blog_site):
 def test_hostile_text_is_escaped_in_json_ld(blog_site):
     _nasty_sidecars(blog_site)
     build(blog_site, "--strict")
-    page = parse(blog_site.root / "site" / "index.html")
+    page = parse_page(blog_site.root / "site" / "index.html")
     (ld,) = page.scripts
     assert "</script>" not in ld and "<" not in ld
     assert json.loads(ld)["description"] == SHOWN

@@ -9,52 +9,15 @@ from xml.etree import ElementTree
 import pytest
 from conftest import png_bytes
 from markdown_it import MarkdownIt
-from test_plugin import build, parse
+from sitebuild import build, configure, parse_page
 
 from pipeline import sidecars as store
 
 ATOM = {"a": "http://www.w3.org/2005/Atom"}
 
-CONFIG = """
-site_name: Harbor Street
-{site_url}
-{site_description}
-docs_dir: content
-theme:
-  name: {theme}
-plugins:
-  - search
-{blog}  - enrich:
-      on_stale: warn
-{options}
-markdown_extensions:
-  - attr_list
-  - md_in_html
-"""
-
-
-def configure(
-    site,
-    *,
-    theme="material",
-    blog=False,
-    site_url="https://example.org/sub/",
-    site_description="",
-    options="",
-):
-    site.set_config(
-        CONFIG.format(
-            theme=theme,
-            blog="  - blog\n" if blog else "",
-            site_url=f"site_url: {site_url}" if site_url else "",
-            site_description=f"site_description: {site_description}" if site_description else "",
-            options=options,
-        )
-    )
-
 
 def built(site, name: str = "index.html"):
-    return parse(site.root / "site" / name)
+    return parse_page(site.root / "site" / name)
 
 
 def ok(site):
@@ -259,7 +222,7 @@ def test_titles_with_entities_show_the_character_in_every_sink(posts_site):
     post = out / "blog" / "2024" / "03" / "01" / "smoother-scrolling--at-last" / "index.html"
     if not post.exists():
         (post,) = [p for p in out.rglob("index.html") if "smoother" in p.as_posix()]
-    page = parse(post)
+    page = parse_page(post)
     assert page.meta["og:title"] == page.meta["twitter:title"] == "Smoother scrolling — at last"
     (ld,) = page.scripts
     assert json.loads(ld)["headline"] == "Smoother scrolling — at last"

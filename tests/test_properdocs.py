@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-from html.parser import HTMLParser
 
 import pytest
 from conftest import png_bytes
 from sidevenv import Unavailable, side_venv
+from sitebuild import parse_page
 
 REQUIREMENTS = ["properdocs==1.6.7", "properdocs-theme-mkdocs==1.6.7"]
 
@@ -24,26 +24,6 @@ def properdocs_python():
         return side_venv("properdocs", REQUIREMENTS)
     except Unavailable as e:
         pytest.skip(f"ProperDocs venv could not be made here: {e}")
-
-
-class Page(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.meta: dict[str, str] = {}
-        self.imgs: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "meta" and (a.get("name") or a.get("property")):
-            self.meta[a.get("name") or a.get("property")] = a.get("content") or ""
-        elif tag == "img":
-            self.imgs.append(a)
-
-
-def parse(path) -> Page:
-    page = Page()
-    page.feed(path.read_text(encoding="utf-8"))
-    return page
 
 
 @pytest.fixture
@@ -110,7 +90,7 @@ def test_properdocs_build_shows_every_summary_and_alt(properdocs_python, enriche
     )
     assert result.returncode == 0, result.stderr
     out = enriched.root / "site"
-    home, hours = parse(out / "index.html"), parse(out / "hours" / "index.html")
+    home, hours = parse_page(out / "index.html"), parse_page(out / "hours" / "index.html")
     assert home.meta["description"] == "HOME summary."
     assert home.meta["og:description"] == "HOME summary."
     assert hours.meta["description"] == "HOURS summary."

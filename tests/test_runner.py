@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import png_bytes
+from conftest import title_of, user_text
 
 from pipeline import sidecars as store
 from pipeline.config import load_site
@@ -19,12 +19,6 @@ from pipeline.enrich import estimate
 from pipeline.enrich.runner import Options, Summary, build_work, run, select
 from pipeline.plan import Plan, build_plan
 from pipeline.source.discover import discover
-
-PAGES = {
-    "index.md": "# Home\n\nThe co-op fixes bikes every Tuesday.\n\n![](img/photo.png)\n",
-    "guide.md": "# Guide\n\nHow to patch a tube in five steps.\n\n![](img/diagram.png)\n",
-    "blog/post.md": "---\ndate: 2024-01-02\n---\n\n# Post\n\nWe moved to a new workshop.\n",
-}
 
 
 class Quiet:
@@ -56,28 +50,6 @@ def states(site) -> dict[str, str]:
 def ledger(site) -> list[dict]:
     path = site.root / ".enrich" / "ledger.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def user_text(params: dict) -> str:
-    return "\n".join(
-        b.get("text", "") for b in params["messages"][-1]["content"] if b.get("type") == "text"
-    )
-
-
-def title_of(params: dict) -> str:
-    for line in user_text(params).splitlines():
-        if line.startswith(("Title: ", "File name: ")):
-            return line.split(": ", 1)[1]
-    return ""
-
-
-@pytest.fixture
-def site3(site):
-    site.write("img/photo.png", png_bytes((120, 80, 40), size=(2400, 1600)))
-    site.write("img/diagram.png", png_bytes((0, 0, 200), size=(300, 200)))
-    for rel, text in PAGES.items():
-        site.write(rel, text)
-    return site
 
 
 def test_upgrade_sends_exactly_the_outdated_items(site3, fake_messages):

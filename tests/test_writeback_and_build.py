@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-from conftest import ROOT, png_bytes
+from conftest import png_bytes
+from sitebuild import make_build_lines, run_in
 
 PAGE = (
     "# Page\r\n"
@@ -69,21 +66,8 @@ def test_write_back_is_a_no_op_the_second_time(wb_site):
 # --- build --------------------------------------------------------------------------------
 
 
-def run_build(site, *args, key: str | None = None, base_url: str | None = None):
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "NO_MKDOCS_2_WARNING": "1"}
-    env.pop("ANTHROPIC_API_KEY", None)
-    if key:
-        env["ANTHROPIC_API_KEY"] = key
-        env["ANTHROPIC_BASE_URL"] = base_url or ""
-        env["NO_PROXY"] = "127.0.0.1,localhost"
-    return subprocess.run(
-        [sys.executable, "-m", "pipeline", "build", *args],
-        cwd=site.root,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
+def run_build(site, *args: str, key: str | None = None, base_url: str | None = None):
+    return run_in(site, "pipeline", "build", *args, key=key, base_url=base_url)
 
 
 @pytest.fixture
@@ -139,11 +123,5 @@ def test_frozen_build_passes_when_everything_is_enriched(built_site, fake_api):
 
 
 def test_make_build_passes_frozen_through():
-    def planned(*args):
-        proc = subprocess.run(
-            ["make", "-n", "build", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
-        )
-        return [line for line in proc.stdout.splitlines() if "pipeline build" in line]
-
-    assert [line.endswith("--frozen") for line in planned("FROZEN=1")] == [True]
-    assert [line.endswith("--frozen") for line in planned()] == [False]
+    assert [line.endswith("--frozen") for line in make_build_lines("FROZEN=1")] == [True]
+    assert [line.endswith("--frozen") for line in make_build_lines()] == [False]
