@@ -4,7 +4,7 @@ Not part of the test suite: machines here are shared and noisy, so figures live 
 dated file with the machine they came from, never in a timed assertion.
 
 Everything runs against synthetic sites in a temporary folder and the fake Messages API
-(tests/fake_anthropic.py), so no key and no network are needed. Token counts for "what
+(tests/fake_anthropic/), so no key and no network are needed. Token counts for "what
 it costs" are measured from the exact request bodies the server received, counted with
 the pipeline's local estimate for the default model (see pipeline/enrich/pricing.py); with
 ANTHROPIC_API_KEY set (and no ANTHROPIC_BASE_URL) the system prompts are also counted
@@ -610,7 +610,7 @@ def main() -> int:
     say(f"Machine: {machine()}.")
     say("Synthetic sites: pages of 120-630 words; half the pages use two images each; images")
     say("are PNGs of 640x480 to 2400x1600. Enrichment runs against the local fake Messages API")
-    say("(tests/fake_anthropic.py): request counts are exact, tokens are the fake's counts")
+    say("(tests/fake_anthropic/): request counts are exact, tokens are the fake's counts")
     say("(about 4 characters per token) unless marked as the local estimate.")
     say("")
     say("## `status` (discovery, fingerprints, plan)")
