@@ -109,13 +109,22 @@ def atomic_write(path: Path, data: bytes, root: Path | None = None) -> bool:
         with contextlib.suppress(OSError):
             if read_regular(path) == data:
                 return False
+    replace_bytes(path, data)
+    return True
+
+
+def replace_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    """Put `data` at `path` through a temp file and `os.replace`: a reader sees the old
+    file or the new one, never a torn one. `durable=False` skips the fsync, for files
+    rebuilt on every build anyway (site/)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name[:_NAME_ROOM]}{TEMP_MARK}")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         with contextlib.suppress(OSError):
             os.chmod(tmp, 0o644)
         os.replace(tmp, path)
@@ -123,7 +132,6 @@ def atomic_write(path: Path, data: bytes, root: Path | None = None) -> bool:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    return True
 
 
 def is_temp_name(name: str) -> bool:
