@@ -250,9 +250,12 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     html_files = built_pages(site_dir)
     served = {rel: rel for rel in served_files(site_dir)}
     # What the generator wrote: its pages, and every other file but those of ours a
-    # previous run left (a copy, an llms.txt, the feed) that no file in docs_dir backs.
+    # previous run left (a copy, an llms.txt, the feed) that no static file in docs_dir
+    # backs (a page's source is rendered, never copied: `a.md` in site/ is our copy).
     generated = html_files + [
-        rel for rel in served if not _ours(rel, site) or (site.docs_dir / rel).exists()
+        rel
+        for rel in served
+        if not _ours(rel, site) or (rel not in sources and (site.docs_dir / rel).is_file())
     ]
     fingerprints = {path: image.fingerprint for path, image in plan.discovery.images.items()}
     messages: list[tuple[str, str]] = []
