@@ -14,11 +14,14 @@ import os
 import re
 import stat
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import png_bytes
 from sitebuild import build, parse_html
 from test_hostile_files import VALID_SIDECAR, cli, problem_lines
+
+from pipeline.text import printable
 
 PAGE = "# {title}\n\nA page about {title}.\n"
 
@@ -90,7 +93,7 @@ def test_postbuild_refuses_a_site_dir_holding_the_sources(site, how):
     assert sidecar.read_text() == VALID_SIDECAR  # nothing deleted
 
 
-def test_zensical_site_dir_dot_is_refused_before_zensical_runs(tmp_path):
+def test_zensical_site_dir_dot_is_refused_before_zensical_runs(tmp_path, monkeypatch):
     root = tmp_path / "proj"
     (root / "docs").mkdir(parents=True)
     (root / "docs" / "index.md").write_text("# Home\n\nHello.\n")
@@ -107,17 +110,10 @@ def test_zensical_site_dir_dot_is_refused_before_zensical_runs(tmp_path):
         f'echo "$@" > "{ran}"\n'
     )
     fake.chmod(0o755)
-
-    class Here:
-        pass
-
-    here = Here()
-    here.root = root  # type: ignore[attr-defined]
-    os.environ["ZENSICAL"] = str(fake)
-    try:
-        result = cli(here, "build", "--generator", "zensical", "-f", "zensical.toml")
-    finally:
-        del os.environ["ZENSICAL"]
+    monkeypatch.setenv("ZENSICAL", str(fake))
+    result = cli(
+        SimpleNamespace(root=root), "build", "--generator", "zensical", "-f", "zensical.toml"
+    )
     no_traceback(result)
     assert result.code == 1
     assert "site_dir" in result.err and "zensical.toml" in result.err, result.err
@@ -292,6 +288,21 @@ def test_author_llms_txt_is_kept_and_named_mkdocs(site):
 HOSTILE_NAME = "evil\n::error title=x::planted\x1b[2J.md"
 
 
+@pytest.mark.parametrize(
+    "name, shown",
+    [
+        ("guides/café.md", "guides/café.md"),  # printable names print as they are
+        ("a\nb.md", "a\\x0ab.md"),
+        ("a\x1b[2Jb.md", "a\\x1b[2Jb.md"),
+        ("back\\slash\r.md", "back\\\\slash\\x0d.md"),  # unambiguous once escaped
+        ("rtl\u202egpj.md", "rtl\\u202egpj.md"),
+        ("line\u2028sep.md", "line\\u2028sep.md"),
+    ],
+)
+def test_printable_escapes_control_characters(name, shown):
+    assert printable(name) == shown
+
+
 def _no_raw(result) -> None:
     for stream in (result.out, result.err):
         assert "\x1b" not in stream
@@ -448,4 +459,3 @@ def test_a_huge_title_is_cut_in_llms_txt_and_the_head(site):
     head = parse_html(page, head_only=True)
     # Google reads an Article headline up to 110 characters; cards cut titles as long.
     assert 0 < len(head.meta["og:title"]) <= 110
-    assert len((out / "a.md").read_text().splitlines()[0]) < 1_000
