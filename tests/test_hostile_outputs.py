@@ -207,6 +207,59 @@ def test_feed_colliding_with_a_page_folder_is_skipped_with_a_warning(site):
     assert (out / "post.md").is_file() and (out / "llms.txt").is_file()
 
 
+def test_section_llms_txt_colliding_with_a_page_folder_is_skipped_with_a_warning(site):
+    site.set_config(
+        """
+        site_name: Test site
+        docs_dir: content
+        plugins:
+          - enrich:
+              llms_txt_sections: true
+        """
+    )
+    site.write("index.md", PAGE.format(title="Home"))
+    site.write("guides/a.md", PAGE.format(title="Guide A"))
+    site.write("guides/llms.txt.md", PAGE.format(title="About llms"))
+    out = built(
+        site,
+        {
+            "index.html": "Home",
+            "guides/a/index.html": "Guide A",
+            "guides/llms.txt/index.html": "About llms",
+        },
+    )
+    result = cli(site, "postbuild")
+    no_traceback(result)
+    (line,) = warnings(result)
+    assert line.startswith("warning: guides/llms.txt: a folder of the built site"), line
+    assert (out / "guides" / "llms.txt" / "index.html").is_file()
+    assert (out / "llms.txt").is_file() and (out / "guides" / "a.md").is_file()
+
+
+def test_output_through_a_symlinked_folder_leaving_the_site_is_not_written(site, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    site.set_config(
+        """
+        site_name: Test site
+        site_url: https://example.org/
+        docs_dir: content
+        plugins:
+          - enrich:
+              feed_path: out/feed.xml
+        """
+    )
+    site.write("post.md", "---\ndate: 2024-05-01\n---\n" + PAGE.format(title="A post"))
+    out = built(site, {"post/index.html": "A post"})
+    os.symlink(outside, out / "out")
+    result = cli(site, "postbuild")
+    no_traceback(result)
+    (line,) = warnings(result)
+    assert line.startswith("warning: out/feed.xml: reached through a symlink"), line
+    assert list(outside.iterdir()) == []
+    assert (out / "post.md").is_file()
+
+
 @pytest.mark.parametrize("path", ["index.html", "llms.txt", "guide.md", "blog/", "sitemap.xml"])
 def test_feed_path_naming_another_output_is_refused(site, path):
     site.set_config(
