@@ -239,8 +239,8 @@ def check_site_dir(site: Site, site_dir: Path | None = None) -> Path:
     for what, path in (("docs_dir", site.docs_dir), ("the config file", site.config_file)):
         if inside(path, folder):
             raise Fatal(
-                f"{where}: site_dir {str(folder)!r} is or contains {what}: a build empties "
-                "it; choose a folder of its own (the default is site)"
+                f"{where}: site_dir {str(folder)!r} is or contains {what}: a build writes "
+                "and deletes files there; choose a folder of its own (the default is site)"
             )
     if inside(folder, site.docs_dir):
         raise Fatal(f"{where}: site_dir {str(folder)!r} is inside docs_dir; choose one outside")

@@ -131,14 +131,29 @@ def img_site(site, fake_api):
     return site
 
 
-def test_write_back_skips_a_tag_shown_in_a_code_block(img_site):
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_write_back_skips_a_tag_shown_in_a_code_block(img_site, eol):
     page = '# Page\n\n```html\n<img src="img/a.png">\n```\n\n<img src="img/a.png">\n'
-    (img_site.docs / "page.md").write_text(page)
+    (img_site.docs / "page.md").write_bytes(page.replace("\n", eol).encode())
     result = img_site.run("enrich", "--write-back")
     assert result.code == 0, result.err
+    after = (img_site.docs / "page.md").read_bytes().decode()
+    expected = page.replace(
+        '\n\n<img src="img/a.png">\n', '\n\n<img src="img/a.png" alt="A grey square">\n'
+    )
+    assert after == expected.replace("\n", eol)
+
+
+def test_write_back_edits_a_tag_later_in_its_paragraph_not_one_in_a_code_span(img_site):
+    page = (
+        '# Page\n\nFirst line of a paragraph, `<img src="img/a.png">` as code,\n'
+        'then the image itself: <img src="img/a.png">\n'
+    )
+    (img_site.docs / "page.md").write_text(page)
+    assert img_site.run("enrich", "--write-back").code == 0
     after = (img_site.docs / "page.md").read_text()
     assert after == page.replace(
-        '\n\n<img src="img/a.png">\n', '\n\n<img src="img/a.png" alt="A grey square">\n'
+        ': <img src="img/a.png">', ': <img src="img/a.png" alt="A grey square">'
     )
 
 

@@ -25,7 +25,7 @@ from pipeline.source.links import Resolver
 _INLINE = re.compile(r"!\[\s*\]\(\s*(<[^>\n]*>|[^\s)]+)")
 _REFERENCE = re.compile(r"!\[\s*\]\[([^\]\n]+)\]")
 _CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
-_BLOCK_END = re.compile(r"\n[ \t]*(?:\n|```|~~~)")
+_BLOCK_END = re.compile(r"\n[ \t\r]*(?:\n|```|~~~)")
 
 
 def _md_alt(text: str) -> str:
