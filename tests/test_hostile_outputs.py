@@ -197,6 +197,20 @@ def test_copy_colliding_with_a_built_folder_is_skipped_with_a_warning(site):
     assert (out / "other.md").is_file() and (out / "llms.txt").is_file()
 
 
+def test_copy_colliding_with_a_page_folder_is_skipped_on_the_mkdocs_route(site):
+    site.write("index.md", PAGE.format(title="Home"))
+    site.write("x.md", PAGE.format(title="Ex"))
+    site.write("x.md.md", PAGE.format(title="Ex dot md"))
+    proc = build(site)
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    (line,) = [line for line in proc.stderr.splitlines() if "WARNING" in line]
+    assert re.search(r"x\.md: a folder of the built site; the markdown copy of x\.md is not", line)
+    out = site.root / "site"
+    assert (out / "x.md" / "index.html").is_file()  # MkDocs' page, not our copy
+    assert (out / "x.md.md").read_text().startswith("# Ex dot md")
+
+
 def test_llms_txt_colliding_with_a_page_folder_is_skipped_with_a_warning(site):
     site.write("llms.txt.md", PAGE.format(title="About llms"))
     site.write("b.md", PAGE.format(title="Bee"))
