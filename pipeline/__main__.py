@@ -8,13 +8,14 @@ import click
 
 from pipeline.cli.main import cli
 from pipeline.errors import PipelineError
+from pipeline.text import printable
 
 
 def main(argv: list[str] | None = None) -> int:
     try:
         result = cli.main(args=argv, prog_name="python -m pipeline", standalone_mode=False)
     except PipelineError as e:
-        click.echo(f"error: {e}", err=True)
+        click.echo(f"error: {printable(str(e))}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -12,11 +12,13 @@ import os
 import re
 import tomllib
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pathspec
 import yaml
 
 from pipeline.errors import Fatal
+from pipeline.fsutil import inside
 from pipeline.model import OptionError, Options, Site, parse_options
 from pipeline.source.language import theme_language
 
@@ -210,7 +212,7 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
     extra = data.get("exclude_docs")
     if isinstance(extra, str):
         exclude_lines += extra.splitlines()
-    site_url = data.get("site_url") or None
+    site_url = check_site_url(data.get("site_url"), lambda: _where(path, "site_url"))
     return Site(
         config_file=path,
         root=root,
@@ -226,6 +228,53 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
         language=theme_language(data.get("theme")),
         warnings=warnings,
     )
+
+
+def check_site_dir(site: Site, site_dir: Path | None = None) -> Path:
+    """The folder a build writes (and a generator empties): Fatal when it is, or holds,
+    docs_dir or the config file (emptying it would take the sources with it), or sits
+    inside docs_dir (the site would be published into itself). -> the folder, resolved."""
+    folder = (site_dir or site.site_dir).resolve()
+    where = _where(site.config_file, "site_dir") if site_dir is None else "--site-dir"
+    for what, path in (("docs_dir", site.docs_dir), ("the config file", site.config_file)):
+        if inside(path, folder):
+            raise Fatal(
+                f"{where}: site_dir {str(folder)!r} is or contains {what}: a build writes "
+                "and deletes files there; choose a folder of its own (the default is site)"
+            )
+    if inside(folder, site.docs_dir):
+        raise Fatal(f"{where}: site_dir {str(folder)!r} is inside docs_dir; choose one outside")
+    return folder
+
+
+def site_url_problem(value: object) -> str | None:
+    """Why `site_url` is refused, or None. MkDocs' rule (a string with a scheme and a
+    host), narrowed to http and https: the feed and every canonical link are built on it,
+    and `javascript:` or `data:` there would reach readers as a link."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        return f"expected a URL, got {value!r}"
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return "unable to parse the URL"
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return f"{value!r} is not an http:// or https:// URL"
+    return None
+
+
+def check_site_url(value: object, where) -> str | None:
+    """`site_url` checked (Fatal naming `where()`) and, as MkDocs keeps it, ending in "/"."""
+    problem = site_url_problem(value)
+    if problem:
+        raise Fatal(f"{where()}: site_url: {problem}")
+    if not value:
+        return None
+    parts = urlsplit(str(value))
+    if not parts.path.endswith("/"):
+        parts = parts._replace(path=parts.path + "/")
+    return urlunsplit(parts)
 
 
 def nav_of(config_file: Path) -> object:

@@ -22,6 +22,11 @@ _TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"[a-z0-9_]{8}$")
 _NAME_ROOM = 255 - len(TEMP_MARK) - 8 - 2
 
 
+# A cache we can rebuild (scan cache, markdown copies) is read up to this size; a larger
+# one, or anything but a regular file, is a cold cache.
+CACHE_MAX = 256 << 20
+
+
 class UnsafePath(OSError):
     """A path that is not a regular file inside its root; `str()` is the reason."""
 

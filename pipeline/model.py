@@ -42,6 +42,10 @@ PROMPT_VERSIONS: dict[ItemKind, str] = {"page": PAGE_PROMPT_VERSION, "image": IM
 SUMMARY_MAX = 160
 ABSTRACT_MAX = 400
 ALT_MAX = 125
+# A page title, cut to fit like the descriptions: social cards and JSON-LD (Google reads
+# an Article headline up to 110 characters), and listings (llms.txt, the feed, the copy's H1).
+CARD_TITLE_MAX = 110
+LIST_TITLE_MAX = 200
 
 
 # --- options -------------------------------------------------------------------------------
@@ -80,7 +84,24 @@ def _site_path(value: Any) -> str | None:
         or re.match(r"^[a-zA-Z]:", norm)
     ):
         return f"expected a file path inside site_dir (relative, no '..' out of it), got {value!r}"
-    return None
+    return _not_taken(norm, value)
+
+
+# Site paths the generator or our other outputs own: a feed there would replace a page
+# (the home page as Atom XML), a markdown copy, llms.txt, the sitemap or the search index.
+_TAKEN_SUFFIXES = (".html", ".htm", ".md")
+_TAKEN_NAMES = ("llms.txt", "llms-full.txt", "sitemap.xml", "sitemap.xml.gz", "objects.inv")
+
+
+def _not_taken(norm: str, value: str) -> str | None:
+    name = norm.rsplit("/", 1)[-1]
+    if value.rstrip().endswith(("/", "\\")) or name.lower().endswith(_TAKEN_SUFFIXES):
+        why = "a folder" if value.rstrip().endswith(("/", "\\")) else "a page or its copy"
+    elif name in _TAKEN_NAMES or norm == "search/search_index.json":
+        why = "a file the generator or llms.txt writes"
+    else:
+        return None
+    return f"{value!r} names {why}; choose a file of its own (the default is feed.xml)"
 
 
 def _normpath(value: str) -> str:

@@ -30,3 +30,27 @@ def fit(value: str, limit: int) -> str:
         return head[: end + 1]
     space = head.rfind(" ")
     return (head[:space] if space > limit // 2 else head).rstrip(" ,;:-") + "…"
+
+
+def printable(name: str) -> str:
+    """A name (a path from the tree, a pull request's) safe to print on one terminal or
+    CI-log line: control, format and line-separator characters become `\\xNN` or
+    `\\uNNNN`, so a name can neither start a line the CI runner reads as a command
+    (`::error ...`) nor send a terminal escape. Backslashes are doubled only when some
+    character was escaped, so plain names print as they are."""
+    if all(ch.isprintable() or ch == " " for ch in name):
+        return name
+    out = []
+    for ch in name.replace("\\", "\\\\"):
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(
+                f"\\x{code:02x}"
+                if code < 0x100
+                else f"\\u{code:04x}"
+                if code < 0x10000
+                else f"\\U{code:08x}"
+            )
+    return "".join(out)

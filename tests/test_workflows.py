@@ -353,3 +353,21 @@ def test_scripts_pass_shellcheck(name):
                     [shellcheck, "-s", "bash", "-"], input=script, capture_output=True, text=True
                 )
                 assert proc.returncode == 0, f"{name}: {job_id}: {s.get('name')}\n{proc.stdout}"
+
+
+def test_publish_hands_the_write_token_only_to_the_push_step():
+    """Issue 23, point 13: no checkout leaves the token in .git/config while `make test`
+    installs packages and runs code; the one step that pushes gets it in its environment."""
+    doc = load("publish.yml")
+    for job in doc["jobs"].values():
+        for step in steps(job):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+    holders = [
+        step
+        for job in doc["jobs"].values()
+        for step in steps(job)
+        if re.search(r"github\.token|secrets\.GITHUB_TOKEN", json.dumps(step))
+    ]
+    assert len(holders) == 1 and "git push" in holders[0]["run"]
+    assert "$TOKEN" in holders[0]["run"] and "GIT_CONFIG_VALUE_0" in holders[0]["run"]

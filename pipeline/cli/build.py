@@ -11,6 +11,7 @@ import click
 from pipeline.cli.common import has_key, load_plan, report_problems
 from pipeline.cli.enrich import enrich_command
 from pipeline.cli.status import display_path
+from pipeline.config import check_site_dir
 
 
 def build_command(
@@ -27,6 +28,8 @@ def build_command(
 
         zensical.require()  # before spending anything on a build that cannot run
     site, plan = load_plan(config_file)
+    if generator == "zensical":
+        check_site_dir(site)  # before spending anything: Zensical empties site_dir
     stale = plan.stale()
     env = dict(os.environ)
     problems = 0

@@ -15,12 +15,13 @@ from pipeline.model import Site
 from pipeline.plan import Plan, build_plan
 from pipeline.source.cache import ScanCache
 from pipeline.source.discover import discover
+from pipeline.text import printable
 
 
 def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
     site = load_site(config_file)
     for warning in site.warnings:
-        click.echo(warning, err=True)
+        click.echo(printable(warning), err=True)
     cache = ScanCache(site.state_dir / "cache" / "scan.json")
     found = discover(site, cache, parallel=True)
     return site, build_plan(site, found, model=model)
@@ -29,7 +30,7 @@ def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
 def report_problems(site: Site, problems: list[Problem]) -> None:
     for p in problems:
         where = display_path(site, p.path) + (f":{p.line}" if p.line else "")
-        click.echo(f"{where}: {p.message}", err=True)
+        click.echo(printable(f"{where}: {p.message}"), err=True)
 
 
 def has_key() -> bool:

@@ -11,12 +11,13 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import load_plan, report_problems
-from pipeline.config import nav_of
+from pipeline.config import check_site_dir, nav_of
 from pipeline.errors import Fatal
 from pipeline.model import Site
 from pipeline.plan import Plan
 from pipeline.render import postbuild
 from pipeline.render.site_pass import check_stale as stale_check
+from pipeline.text import printable
 
 
 def check_stale(site: Site, plan: Plan, mode: str | None = None) -> tuple[bool, int]:
@@ -29,7 +30,7 @@ def check_stale(site: Site, plan: Plan, mode: str | None = None) -> tuple[bool, 
     if level == "fail":
         click.echo("error: stale enrichment (on_stale: fail):", err=True)
         for message in messages:
-            click.echo(f"  {message}", err=True)
+            click.echo(f"  {printable(message)}", err=True)
         return True, 0
     for message in messages:
         _say(level, message)
@@ -38,9 +39,9 @@ def check_stale(site: Site, plan: Plan, mode: str | None = None) -> tuple[bool, 
 
 def _say(level: str, message: str) -> None:
     if level == "warning":
-        click.echo(f"warning: {message}", err=True)
+        click.echo(f"warning: {printable(message)}", err=True)
     else:
-        click.echo(f"info: {message}")
+        click.echo(f"info: {printable(message)}")
 
 
 def render_site(site: Site, plan: Plan, site_dir: Path | None = None) -> tuple[int, int]:
@@ -58,7 +59,7 @@ def render_site(site: Site, plan: Plan, site_dir: Path | None = None) -> tuple[i
         line += f"; removed {len(result.removed)} unpublished file(s) from the site"
     click.echo(line + ".")
     if result.unmatched_sources:
-        shown = ", ".join(result.unmatched_sources[:5])
+        shown = ", ".join(map(printable, result.unmatched_sources[:5]))
         more = " …" if len(result.unmatched_sources) > 5 else ""
         click.echo(
             f"info: {len(result.unmatched_sources)} source page(s) not found in the built "
@@ -70,6 +71,7 @@ def render_site(site: Site, plan: Plan, site_dir: Path | None = None) -> tuple[i
 
 def postbuild_command(config_file: str, mode: str | None, site_dir: str | None) -> int:
     site, plan = load_plan(config_file)
+    check_site_dir(site, Path(site_dir) if site_dir else None)  # before anything is removed
     report_problems(site, plan.problems)
     stop, _ = check_stale(site, plan, mode)
     if stop:
@@ -83,6 +85,7 @@ def zensical_build(config_file: str, env: dict[str, str], *, strict: bool = True
     from pipeline import zensical
 
     site, plan = load_plan(config_file)
+    check_site_dir(site)  # Zensical empties site_dir: `site_dir = "."` would take the project
     stop, warnings = check_stale(site, plan, env.get("ENRICH_ON_STALE"))
     if stop:
         return 1

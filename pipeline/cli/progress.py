@@ -7,6 +7,7 @@ import sys
 import click
 
 from pipeline.model import ItemKind
+from pipeline.text import printable
 
 
 class Progress:
@@ -33,7 +34,7 @@ class Progress:
             self._bar.update(1)
         else:
             click.echo(
-                f"[{self.done}/{self.total}] {outcome:<8} {kind:<5} {path}  "
+                f"[{self.done}/{self.total}] {outcome:<8} {kind:<5} {printable(path)}  "
                 f"{tokens:,} tokens ${dollars:.5f}",
                 err=True,
             )

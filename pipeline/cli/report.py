@@ -15,6 +15,7 @@ from pipeline.enrich import estimate, ledger
 from pipeline.enrich.prompts import prefix_estimates, prefix_line
 from pipeline.model import ItemKind
 from pipeline.plan import Plan, State
+from pipeline.text import printable
 
 KEPT_STATES = (State.UP_TO_DATE, State.OUTDATED, State.EDITED, State.EDITED_REVIEW)
 
@@ -183,7 +184,7 @@ def review_lines(rows: list[tuple[str, str, str]], *, verbose: bool = False) -> 
                     "(page_token_budget; -v to list)"
                 )
             continue
-        out.append(f"  {what:<10} {path}  {why}")
+        out.append(f"  {what:<10} {printable(path)}  {printable(why)}")
     return out
 
 

@@ -16,6 +16,7 @@ from pipeline.enrich.prompts import (
 )
 from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, ItemKind
 from pipeline.plan import STALE, Plan, State
+from pipeline.text import printable
 
 SCHEMA = "pipeline.status/1"
 
@@ -35,14 +36,15 @@ _COLUMNS = [
 
 
 def display_path(plan_or_site, rel: str) -> str:
-    """A docs-relative path as the user would type it from where they ran the command."""
+    """A docs-relative path as the user would type it from where they ran the command,
+    control characters escaped (a name may come from a pull request)."""
     site = getattr(plan_or_site, "site", plan_or_site)
     full = site.docs_dir / rel
     try:
         shown = os.path.relpath(full)
     except ValueError:
-        return str(full)
-    return str(full) if shown.startswith("../..") else shown
+        return printable(str(full))
+    return printable(str(full) if shown.startswith("../..") else shown)
 
 
 def item_estimates(plan: Plan) -> dict[tuple[ItemKind, str], int]:
@@ -212,7 +214,7 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
             label = "review" if i.state is State.EDITED_REVIEW else i.state.value
             extra = f"  {i.detail}" if i.detail else ""
             used = f" (used on {len(i.pages)} pages)" if len(i.pages) > 1 else ""
-            lines.append(f"  {label:<10} {i.kind:<5}  {i.path}{used}{extra}")
+            lines.append(f"  {label:<10} {i.kind:<5}  {printable(i.path)}{used}{extra}")
     if hidden:
         lines.append(f"  … and {hidden} more (-v for all)")
     if verbose and plan.orphans:

@@ -20,16 +20,24 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
+from pipeline.config import site_url_problem
 from pipeline.errors import Fatal
 from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
 from pipeline.plan import build_plan
 from pipeline.render.html import inject_alts
 from pipeline.render.llms import NavNode
-from pipeline.render.site_pass import PageInfo, SitePass, check_stale, corrupt_sidecars
+from pipeline.render.site_pass import (
+    PageInfo,
+    SitePass,
+    check_stale,
+    corrupt_sidecars,
+    frontmatter_problems,
+)
 from pipeline.sidecars import SUFFIX
 from pipeline.source.cache import ScanCache
 from pipeline.source.discover import discover
+from pipeline.text import printable
 
 log = get_plugin_logger(__name__)
 
@@ -77,6 +85,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         # MkDocs has validated `self.config` by now; the hooks read these typed Options
         # (EnrichConfig's attributes are generated, so a type checker cannot see them).
         self.options: Options = options_of(self.config)
+        problem = site_url_problem(config.site_url)  # the post-build route's check, too
+        if problem:
+            raise PluginError(f"site_url: {problem}")
         self._pass: SitePass | None = None
         self._described: set[str] = set()
         self._nav: list[NavNode] = []
@@ -87,28 +98,31 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
     def on_files(self, files: Files, *, config: MkDocsConfig) -> None:
         if not self.options.enabled:
             return
-        for file in files:
-            if file.src_uri.endswith(SUFFIX):
-                file.inclusion = InclusionLevel.EXCLUDED
         site = site_from_mkdocs(config, self.options)
+        state = _under(site.state_dir, site.docs_dir)  # the ledger and caches: never published
+        for file in files:
+            if file.src_uri.endswith(SUFFIX) or (state and file.src_uri.startswith(state)):
+                file.inclusion = InclusionLevel.EXCLUDED
         plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
         try:
             level, messages = check_stale(site, plan)
         except Fatal as e:
             raise PluginError(str(e)) from None
         if level == "fail":
-            raise PluginError("stale enrichment (on_stale: fail):\n  " + "\n  ".join(messages))
+            lines = "\n  ".join(map(printable, messages))
+            raise PluginError("stale enrichment (on_stale: fail):\n  " + lines)
         for message in messages:
             _say(level, message)
-        for message in corrupt_sidecars(site, plan):
-            log.warning(message)
+        for message in corrupt_sidecars(site, plan) + frontmatter_problems(site, plan):
+            log.warning(printable(message))
         served = {
             f.dest_uri: f.src_uri
             for f in files
             if not f.is_documentation_page() and f.inclusion.is_included()
         }
+        generated = [f.dest_uri for f in files if f.inclusion.is_included()]
         try:
-            self._pass = SitePass.from_plan(site, plan, served, say=_say)
+            self._pass = SitePass.from_plan(site, plan, served, generated=generated, say=_say)
         except Fatal as e:
             raise PluginError(str(e)) from None
 
@@ -201,8 +215,17 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             self._pass.finish(self._nav, self._home_url)
 
 
+def _under(path: Path, folder: Path) -> str | None:
+    """`path` as a docs-relative folder prefix (`state/`) when it lies inside `folder`."""
+    try:
+        rel = path.relative_to(folder).as_posix()
+    except ValueError:
+        return None
+    return rel + "/" if rel != "." else None
+
+
 def _say(level: str, message: str) -> None:
-    (log.warning if level == "warning" else log.info)(message)
+    (log.warning if level == "warning" else log.info)(printable(message))
 
 
 def _info(page: Page) -> PageInfo:

@@ -15,9 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html.parser import HTMLParser
 
+from pipeline.model import CARD_TITLE_MAX
 from pipeline.render.htmltag import parse_start_tag
 from pipeline.render.texts import plain_text
-from pipeline.text import clean
+from pipeline.text import clean, fit
 
 
 @dataclass(frozen=True)
@@ -250,7 +251,7 @@ def head_for(page: PageHead, theme_description: str) -> HeadTags:
     if theme_description == "None" and page.site_description != "None":
         theme_description = ""
     description = clean(page.summary or theme_description or page.site_description)
-    title = plain_text(page.title) or clean(page.site_name)
+    title = fit(plain_text(page.title) or page.site_name, CARD_TITLE_MAX)
     is_post = page.date is not None
     json_ld = None
     if page.json_ld:

@@ -27,8 +27,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from pipeline.errors import Fatal, Problem
+from pipeline.fsutil import UnsafePath, read_regular
 from pipeline.model import Site
 from pipeline.plan import Plan
+from pipeline.render.llms import FULL_FILE, ROOT_FILE
 from pipeline.render.site_pass import (
     PageInfo,
     SitePass,
@@ -44,6 +46,9 @@ from pipeline.source.fingerprint import bytes_fingerprint
 
 # Not a page of the site: the generator's error page has no source and no canonical URL.
 NOT_PAGES = frozenset({"404.html"})
+# A built page, an image or a page source is read up to this size (anything larger, or not
+# a regular file inside its folder, is left as it is and named).
+FILE_MAX = 64 << 20
 
 
 # --- pure: paths and URLs --------------------------------------------------------------------
@@ -185,13 +190,11 @@ class ImageResolver:
         return self._memo[path]
 
     def _by_bytes(self, path: str) -> ImageText | None:
-        file = self._site_dir / path
         try:
-            if not file.is_file():
-                return None
-            return self._by_fingerprint.get(bytes_fingerprint(file.read_bytes()))
+            data = read_regular(self._site_dir / path, FILE_MAX, root=self._site_dir)
         except OSError:
             return None
+        return self._by_fingerprint.get(bytes_fingerprint(data))
 
 
 @dataclass
@@ -230,7 +233,7 @@ def remove_unpublished(site: Site, site_dir: Path) -> list[str]:
     except ValueError:
         return removed
     copied = site_dir / state
-    if state.parts and copied.is_dir():
+    if state.parts and copied.is_dir() and not copied.is_symlink():
         shutil.rmtree(copied)
         removed.append(state.as_posix() + "/")
     return removed
@@ -246,6 +249,14 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     sources = {p.path: p for p in plan.discovery.pages}
     html_files = built_pages(site_dir)
     served = {rel: rel for rel in served_files(site_dir)}
+    # What the generator wrote: its pages, and every other file but those of ours a
+    # previous run left (a copy, an llms.txt, the feed) that no static file in docs_dir
+    # backs (a page's source is rendered, never copied: `a.md` in site/ is our copy).
+    generated = html_files + [
+        rel
+        for rel in served
+        if not _ours(rel, site) or (rel not in sources and (site.docs_dir / rel).is_file())
+    ]
     fingerprints = {path: image.fingerprint for path, image in plan.discovery.images.items()}
     messages: list[tuple[str, str]] = []
     site_pass = SitePass(
@@ -255,13 +266,14 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
         html_refs=html_refs(plan),
         image_at=ImageResolver(site_dir, texts, fingerprints),
         site_dir=site_dir,
+        generated=generated,
         say=lambda level, message: messages.append((level, message)),
     )
     mapping = match_pages(
         html_files,
         {path: page.title for path, page in sources.items()},
         site.use_directory_urls,
-        lambda rel: _titles(_read(site_dir / rel) or "", site.site_name),
+        lambda rel: _titles(_read(site_dir, rel)[0] or "", site.site_name),
     )
     result.unmatched_sources = sorted(set(sources) - set(mapping.values()))
     infos: dict[str, PageInfo] = {}
@@ -286,9 +298,10 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     )
     site_pass.set_nav(nav_nodes)
     for rel in html_files:
-        page_html = _read(site_dir / rel)
+        page_html, why = _read(site_dir, rel)
         if page_html is None:
-            result.problems.append(Problem(rel, "built page is not UTF-8 text: left as it is"))
+            # Named by its path in the site (a Problem's path is docs-relative or absolute).
+            result.problems.append(Problem(str(site_dir / rel), f"{why}: left as it is"))
             continue
         info = infos[rel]
         if not info.src:
@@ -326,16 +339,27 @@ def _titles(page_html: str, site_name: str) -> tuple[str, str]:
     return heading_of(page_html), title_of(page_html, site_name)
 
 
-def _read(path: Path) -> str | None:
+def _read(site_dir: Path, rel: str) -> tuple[str | None, str]:
+    """A built page's text, or (None, why): never through a link out of site_dir, never
+    a FIFO or a device, never more than FILE_MAX."""
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
+        return read_regular(site_dir / rel, FILE_MAX, root=site_dir).decode("utf-8"), ""
+    except UnicodeDecodeError:
+        return None, "built page is not UTF-8 text"
+    except OSError as e:
+        reason = str(e) if isinstance(e, UnsafePath) else e.strerror or str(e)
+        return None, f"built page cannot be read ({reason.replace('docs_dir', 'site_dir')})"
+
+
+def _ours(rel: str, site: Site) -> bool:
+    """A site path one of our outputs may have (a markdown copy, an llms file, the feed)."""
+    name = posixpath.basename(rel)
+    return rel.endswith(".md") or name in (ROOT_FILE, FULL_FILE) or rel == site.options.feed_path
 
 
 def _frontmatter(docs_dir: Path, src: str) -> dict:
     try:
-        split = split_page(src, (docs_dir / src).read_bytes())
+        split = split_page(src, read_regular(docs_dir / src, FILE_MAX, root=docs_dir))
     except OSError:
         return {}
     return split[0] if isinstance(split, tuple) else {}

@@ -21,8 +21,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urljoin
 
 from pipeline.errors import Fatal
-from pipeline.fsutil import atomic_write, replace_bytes
-from pipeline.model import INDEX_NAMES, Site
+from pipeline.fsutil import CACHE_MAX, atomic_write, inside, read_regular, replace_bytes
+from pipeline.model import INDEX_NAMES, LIST_TITLE_MAX, Site
 from pipeline.plan import Plan, State
 from pipeline.render.feeds import Entry, as_datetime, atom_feed
 from pipeline.render.html import (
@@ -49,6 +49,7 @@ from pipeline.render.markdown_copy import markdown_copy
 from pipeline.render.texts import ImageText, PageTexts, SiteTexts, collect, plain_text
 from pipeline.sidecars import SUFFIX
 from pipeline.source.links import Resolver, url_dir
+from pipeline.text import fit, printable
 
 ON_STALE_ENV = "ENRICH_ON_STALE"
 
@@ -57,6 +58,11 @@ RASTER = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 Say = Callable[[str, str], None]  # (level: "warning" | "info", message)
+
+# What generators of the MkDocs family write beside the files they were given.
+GENERATOR_FILES = frozenset(
+    {"404.html", "sitemap.xml", "sitemap.xml.gz", "search/search_index.json", "objects.inv"}
+)
 
 
 # --- stale text and corrupt sidecars -------------------------------------------------------
@@ -98,6 +104,19 @@ def corrupt_sidecars(site: Site, plan: Plan) -> list[str]:
             where = os.path.relpath(site.docs_dir / rel)
             where += f":{problem.line}" if problem.line else ""
             out.append(f"{where}: {problem.message}; its text is not used")
+    return out
+
+
+def frontmatter_problems(site: Site, plan: Plan) -> list[str]:
+    """A page whose front matter has a wrong type (`enrich: "false"`, `llms: []`) is
+    skipped by discovery, so it goes without its text, copy and llms.txt entry: one line
+    each, as `status` names them (the generator builds the page anyway)."""
+    out = []
+    for rel, problem in sorted(plan.discovery.failed.items()):
+        if not rel.endswith(SUFFIX) and problem.message.startswith("frontmatter "):
+            where = os.path.relpath(site.docs_dir / rel)
+            where += f":{problem.line}" if problem.line else ""
+            out.append(f"{where}: {problem.message}; the page gets none of our text")
     return out
 
 
@@ -163,7 +182,8 @@ class CopyCache:
         self._new: dict[str, str] = {}
         if path is not None:
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                # Committed state is untrusted: a FIFO or a link to /dev/zero is a cold cache.
+                data = json.loads(read_regular(path, CACHE_MAX).decode("utf-8"))
                 if isinstance(data, dict) and data.get("version") == self.VERSION:
                     self._old = {
                         k: v
@@ -209,6 +229,7 @@ class SitePass:
         html_refs: Mapping[str, Mapping[str, tuple[str, int]]] | None = None,
         image_at: Callable[[str], ImageText | None] | None = None,
         site_dir: Path | None = None,
+        generated: Iterable[str] | None = None,
         say: Say = lambda level, message: None,
     ):
         self.site = site
@@ -233,6 +254,11 @@ class SitePass:
         self._llms_files: dict[str, str] = {}
         cache = site.state_dir / "cache" / "markdown-copies.json" if self.options.llms_txt else None
         self._copy_cache = CopyCache(cache)
+        # Site paths the generator writes (`generated`, default: `served`): ours never
+        # replace one, nor a folder of one, nor each other.
+        self._generated = GENERATOR_FILES.union(served if generated is None else generated)
+        self._ours: dict[str, str] = {}  # site path -> what of ours it is
+        self._folders = {f for rel in self._generated for f in _folders(rel)}
 
     @classmethod
     def from_plan(cls, site: Site, plan: Plan, served: Mapping[str, str], **kw) -> SitePass:
@@ -353,7 +379,7 @@ class SitePass:
         """The built page with its head tags; lists the page for the feed and llms.txt
         and writes its markdown copy (from `content`, the rendered article)."""
         head = self.head(page)
-        title = plain_text(page.title) or plain_text(self.site.site_name)
+        title = fit(plain_text(page.title) or plain_text(self.site.site_name), LIST_TITLE_MAX)
         self._list(page, title)
         links = self._markdown_copy(page, content, title)
         return rewrite_head(output, lambda printed: head_for(head, printed) + links)
@@ -379,8 +405,7 @@ class SitePass:
         if not self.options.llms_txt or texts is None or page.front.get("llms") is False:
             return []
         path = copy_path(page.url)
-        if path in self._copies:
-            self.say("warning", f"{page.src}: markdown copy {path} already written; skipped")
+        if not self._claim(unquote(path), f"the markdown copy of {page.src}"):
             return []
         text = self._copy_cache.get(content, title, page.url, path)
         replace_file(self.site_dir / unquote(path), text.encode("utf-8"))
@@ -408,6 +433,30 @@ class SitePass:
             ),
         ]
 
+    # --- where our files go ------------------------------------------------------------------
+
+    def _claim(self, rel: str, what: str) -> bool:
+        """Whether `what` may be written at site path `rel`: not a file or a folder the
+        generator writes (nor below one of its files), not another output of ours, and
+        inside site_dir. Else a warning naming both, and ours is not written."""
+        other = None
+        if rel in self._generated:
+            other = "the built site has this file (yours or the generator's): kept it"
+        elif rel in self._ours:
+            other = f"already written as {self._ours[rel]}"
+        elif rel in self._folders:
+            other = "a folder of the built site"
+        elif any(p in self._generated or p in self._ours for p in _folders(rel)):
+            other = "below a file of the built site"
+        elif not inside(self.site_dir / rel, self.site_dir):
+            other = "reached through a symlink that leaves site_dir"
+        if other is not None:
+            self.say("warning", f"{printable(rel)}: {other}; {what} is not written")
+            return False
+        self._ours[rel] = what
+        self._folders.update(_folders(rel))
+        return True
+
     # --- the site --------------------------------------------------------------------------------
 
     def finish(self, nav: list[NavNode], home_url: str) -> list[str]:
@@ -422,8 +471,9 @@ class SitePass:
                     feed_url=urljoin(site.site_url, self.options.feed_path),
                     entries=self._posts,
                 )
-                atomic_write(self.site_dir / self.options.feed_path, feed)
-                notes.append(f"{self.options.feed_path} ({len(self._posts)} posts)")
+                if self._claim(self.options.feed_path, "the Atom feed (feed_path)"):
+                    atomic_write(self.site_dir / self.options.feed_path, feed)
+                    notes.append(f"{self.options.feed_path} ({len(self._posts)} posts)")
             else:
                 self.say("info", "no site_url: the Atom feed needs absolute links; skipped")
         if self.options.llms_txt:
@@ -435,7 +485,8 @@ class SitePass:
                 copies=self._copies if self.options.llms_full_txt else None,
             )
             for rel, text in files.items():
-                atomic_write(self.site_dir / unquote(rel), text.encode("utf-8"))
+                if self._claim(unquote(rel), f"our {posixpath.basename(rel)}"):
+                    atomic_write(self.site_dir / unquote(rel), text.encode("utf-8"))
             notes.append(f"llms.txt ({len(self._llms_pages)} pages, {len(files)} file(s))")
         self._copy_cache.save()
         return notes
@@ -451,6 +502,11 @@ def html_refs(plan: Plan) -> dict[str, dict[str, tuple[str, int]]]:
             if ref.syntax == "html" and ref.target:
                 refs.setdefault(page.path, {}).setdefault(ref.src.strip(), (ref.target, ref.line))
     return refs
+
+
+def _folders(rel: str) -> list[str]:
+    """The folders a site path sits in: `a/b/c.md` -> [`a/b`, `a`]."""
+    return [rel.rsplit("/", n)[0] for n in range(1, rel.count("/") + 1)]
 
 
 def _no_alt(src: str) -> None:

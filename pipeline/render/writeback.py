@@ -4,6 +4,10 @@ Only references with a missing or empty alt change, and only by inserting the te
 `![](src)` -> `![alt](src)`, `![][ref]` -> `![alt][ref]`, `<img src>` -> `<img src alt="...">`.
 Every other byte of the file stays as it was (line endings included). Page fingerprints
 leave images out, so this makes no page stale; the image becomes author-written.
+
+Only the reference discovery found is edited: the tag in the reference's own paragraph
+(from its line to the next blank line or fence), never one shown in a code span or a
+code block; and never a page whose front matter says `enrich: false`.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from pipeline.source.links import Resolver
 
 _INLINE = re.compile(r"!\[\s*\]\(\s*(<[^>\n]*>|[^\s)]+)")
 _REFERENCE = re.compile(r"!\[\s*\]\[([^\]\n]+)\]")
+_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
+_BLOCK_END = re.compile(r"\n[ \t\r]*(?:\n|```|~~~)")
 
 
 def _md_alt(text: str) -> str:
@@ -50,6 +56,8 @@ def write_back(plan: Plan) -> tuple[list[str], list[Problem]]:
     changed: list[str] = []
     problems: list[Problem] = []
     for page in plan.discovery.pages:
+        if not page.enrich:
+            continue  # opted out: no generated text goes into it
         wanted = [
             (ref, texts.images[ref.target])
             for ref in page.refs
@@ -87,11 +95,20 @@ def _edits(page: PageSource, text: str, wanted, resolver: Resolver) -> tuple[lis
         line_start = starts[ref.line - 1] if ref.line - 1 < len(starts) else len(text)
         line_end = text.find("\n", line_start)
         line = text[line_start : line_end if line_end >= 0 else len(text)]
+        block = _BLOCK_END.search(text, line_start)
+        block_end = block.start() + 1 if block else len(text)
+        code = [m.span() for m in _CODE_SPAN.finditer(text, line_start, block_end)]
+
+        def in_code(pos: int, code=code) -> bool:
+            return any(a <= pos < b for a, b in code)
+
         at = None
         if ref.syntax == "html":
             if html_tags is None:
                 html_tags = scan(text, {"img"}).tags
             for tag in html_tags:
+                if not line_start <= tag.start < block_end or in_code(tag.start):
+                    continue  # not this reference's paragraph, or shown as code
                 if tag.start in taken or not _same_image(resolver, page, tag.get("src") or "", ref):
                     continue
                 if (tag.get("alt") or "").strip():
@@ -104,7 +121,7 @@ def _edits(page: PageSource, text: str, wanted, resolver: Resolver) -> tuple[lis
             pattern = _INLINE if ref.syntax == "inline" else _REFERENCE
             for m in pattern.finditer(line):
                 pos = line_start + m.start() + 2  # just after "!["
-                if pos in taken:
+                if pos in taken or in_code(pos):
                     continue
                 if ref.syntax == "inline" and not _same_image(resolver, page, m.group(1), ref):
                     continue

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 from pipeline import __version__
-from pipeline.fsutil import atomic_write, read_regular
+from pipeline.fsutil import CACHE_MAX, atomic_write, read_regular
 
 # Bump when what `discover` stores per file changes shape or meaning.
 FORMAT = f"scan-8/{__version__}"
@@ -28,7 +28,7 @@ class ScanCache:
             return
         try:
             # A regular file only: a FIFO or /dev/zero planted here must not hang or fill memory.
-            data = json.loads(read_regular(path).decode("utf-8"))
+            data = json.loads(read_regular(path, CACHE_MAX).decode("utf-8"))
             if data.get("format") == FORMAT:
                 self._old = data.get("entries", {})
         except (OSError, ValueError, AttributeError):
