@@ -194,7 +194,12 @@ def report_command(
     builds: int | None,
     as_json: bool,
     verbose: bool = False,
+    html: str | None = None,
+    since: str | None = None,
+    everything: bool = False,
 ) -> int:
+    if (since or everything) and html is None:
+        raise click.UsageError("--since and --all go with --html")
     site, plan = load_plan(config_file)
     records, bad = ledger.read(site.state_dir)
     shown = os.path.relpath(ledger.path_for(site.state_dir))
@@ -205,6 +210,10 @@ def report_command(
             click.echo(f"{shown}: {why}; not read", err=True)
     code = 1 if bad else 0
     if review:
+        if html is not None:
+            from pipeline.cli.review import write_review_page
+
+            write_review_page(plan, records, html, since=since, everything=everything)
         rows = review_rows(plan, records)
         if as_json:
             click.echo(json.dumps([{"what": w, "path": p, "why": y} for w, p, y in rows], indent=2))
