@@ -100,7 +100,7 @@ run() {
   local command=${1:-} rc=0
   case "$command" in
     plan)
-      echo "## Enrichment plan" >>"$SUMMARY"
+      printf "## %s\n\n" "Enrichment plan" >>"$SUMMARY"
       # Informational: a problem is shown (and named on stderr), not a failed step.
       summary "Status" pipeline status "${config_args[@]}" || true
       summary "Requests and estimated cost" pipeline enrich --dry-run "${config_args[@]}" || true
@@ -110,7 +110,7 @@ run() {
       [ "$command" = batch ] && args+=(--batch)
       [ "$command" = batch-wait ] && args+=(--batch --wait)
       [ "${COMMIT:-false}" = true ] && args+=(--commit)
-      echo "## Enrichment" >>"$SUMMARY"
+      printf "## %s\n\n" "Enrichment" >>"$SUMMARY"
       if ! has_key; then
         echo "::warning title=Enrichment skipped::no anthropic-api-key given; nothing spent"
         summary "Status (no key: nothing spent)" pipeline status "${config_args[@]}" || true
@@ -140,7 +140,7 @@ run() {
       local html=${REVIEW_HTML:-enrich-review.html} args=()
       args=(report --review --html "$html" "${config_args[@]}")
       [ -n "${SINCE:-}" ] && args+=(--since "$SINCE")
-      echo "## Review" >>"$SUMMARY"
+      printf "## %s\n\n" "Review" >>"$SUMMARY"
       summary "Items to review" pipeline "${args[@]}" || rc=$?
       echo "html=$html" >>"$OUTPUT"
       return "$rc"

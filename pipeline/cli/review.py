@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
@@ -84,14 +85,14 @@ def _selected(plan: Plan, since: str | None, everything: bool) -> tuple[list[Ite
     picked = [
         i
         for i in plan.items
-        if i.state is not State.SKIPPED
-        and ({i.path, *i.paths, i.home, i.sidecar or ""} & changed)
+        if {i.path, *i.paths, i.home, i.sidecar or ""} & changed
     ]
     return picked, f"Items generated or changed since {since[:12]}{how}."
 
 
 def _link(html_dir: Path, docs: Path, rel: str) -> str:
-    return Path(os.path.relpath(docs / rel, html_dir)).as_posix()
+    """The sidecar's address relative to the page: a space or `#` in a name stays a name."""
+    return quote(Path(os.path.relpath(docs / rel, html_dir)).as_posix())
 
 
 def _thumbnail(plan: Plan, item: Item) -> tuple[Thumbnail | None, str]:
@@ -119,6 +120,8 @@ def build_review(
         car = sidecars.get(item.sidecar) if item.sidecar else None
         link = _link(html_dir, docs, item.sidecar) if item.sidecar else ""
         own = list(flags.get(item.path, []))
+        if item.state is State.SKIPPED:  # changed, but cannot be used: say why
+            own.append(Flag("skipped", item.detail))
         if item.kind == "page":
             pages.append(
                 PageEntry(
@@ -153,7 +156,10 @@ def build_review(
                 flags=tuple(own),
             )
         )
-    return Review(plan.site.site_name, covers, tuple(pages), tuple(images))
+    notes = tuple(
+        f"{p.path}{f':{p.line}' if p.line else ''}: {p.message}" for p in plan.problems
+    )
+    return Review(plan.site.site_name, covers, tuple(pages), tuple(images), notes)
 
 
 def write_review_page(
