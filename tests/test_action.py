@@ -32,8 +32,7 @@ SCRIPT = ROOT / "scripts" / "action.sh"
 WORKFLOWS = ROOT / ".github" / "workflows"
 EXPR = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
 PUSH_IF = (
-    "always() && inputs.commit == 'true' && inputs.push == 'true' "
-    "&& steps.run.outcome != 'skipped'"
+    "always() && inputs.commit == 'true' && inputs.push == 'true' && steps.run.outcome != 'skipped'"
 )
 
 
@@ -291,9 +290,7 @@ def test_push_replays_the_bot_commit_on_a_branch_that_moved(tmp_path, fake):
 
 def test_frozen_build_fails_on_stale_items_and_never_calls_the_api(tmp_path, fake):
     root = small_site(tmp_path)
-    ran = run_action(
-        root, {"command": "frozen-build", "anthropic-api-key": "k"}, env=api_env(fake)
-    )
+    ran = run_action(root, {"command": "frozen-build", "anthropic-api-key": "k"}, env=api_env(fake))
     assert ran.code == 1, ran.log
     assert "FROZEN: 2 item(s) are stale" in ran.log
     assert fake.requests == []

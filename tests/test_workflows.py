@@ -10,7 +10,6 @@ reached; any other install failure is a test failure.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -277,7 +276,11 @@ def test_publish_triggers_and_concurrency():
 def test_publish_enriches_in_batch_mode_on_the_schedule_and_directly_otherwise():
     doc = load("publish.yml")
     found = {
-        cmd: [(job_id, steps(job)[i]) for job_id, job in doc["jobs"].items() for i in uses_action(job, cmd)]
+        cmd: [
+            (job_id, steps(job)[i])
+            for job_id, job in doc["jobs"].items()
+            for i in uses_action(job, cmd)
+        ]
         for cmd in ("enrich", "batch")
     }
     (direct,), (batch,) = found["enrich"], found["batch"]

@@ -133,8 +133,12 @@ def enrich(
     type=click.Path(dir_okay=False),
     help="With --review: also write a self-contained review page (images shown) to this file.",
 )
-@click.option("--since", help="With --html: items changed since this git ref (default: merge base).")
-@click.option("--all", "everything", is_flag=True, help="With --html: every item, whatever changed.")
+@click.option(
+    "--since", help="With --html: items changed since this git ref (default: merge base)."
+)
+@click.option(
+    "--all", "everything", is_flag=True, help="With --html: every item, whatever changed."
+)
 def report(
     config_file: str,
     review: bool,

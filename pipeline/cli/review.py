@@ -3,7 +3,7 @@
 Which items: those whose source, sidecar or image file changed since `--since REF`
 (default: the merge base of HEAD with the default branch), uncommitted and untracked
 files included. Without git, or with no default branch to compare with, every item with
-generated (or edited) text. `--all`: every item (skipped ones aside).
+generated (or edited) text. `--all`: every item.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def changed_since(docs_dir: Path, ref: str) -> set[str]:
 def _selected(plan: Plan, since: str | None, everything: bool) -> tuple[list[Item], str]:
     sidecars = plan.discovery.sidecars
     if everything:
-        return [i for i in plan.items if i.state is not State.SKIPPED], "Every item."
+        return list(plan.items), "Every item."
     with_text = [i for i in plan.items if i.sidecar and i.sidecar in sidecars]
     docs = plan.site.docs_dir
     how = ""
@@ -82,11 +82,7 @@ def _selected(plan: Plan, since: str | None, everything: bool) -> tuple[list[Ite
         generated = [i for i in with_text if sidecars[i.sidecar].source != "author"]  # type: ignore[index]
         return generated, "Every item with generated or edited text (no git base to compare with)."
     changed = changed_since(docs, since)
-    picked = [
-        i
-        for i in plan.items
-        if {i.path, *i.paths, i.home, i.sidecar or ""} & changed
-    ]
+    picked = [i for i in plan.items if {i.path, *i.paths, i.home, i.sidecar or ""} & changed]
     return picked, f"Items generated or changed since {since[:12]}{how}."
 
 
@@ -156,9 +152,7 @@ def build_review(
                 flags=tuple(own),
             )
         )
-    notes = tuple(
-        f"{p.path}{f':{p.line}' if p.line else ''}: {p.message}" for p in plan.problems
-    )
+    notes = tuple(f"{p.path}{f':{p.line}' if p.line else ''}: {p.message}" for p in plan.problems)
     return Review(plan.site.site_name, covers, tuple(pages), tuple(images), notes)
 
 
@@ -172,7 +166,7 @@ def write_review_page(
         atomic_write(path, render_review(review).encode("utf-8"))
     except OSError as e:
         raise Fatal(f"{html}: cannot write the review page ({e.strerror})") from None
-    flagged = sum(1 for e in (*review.pages, *review.images) if e.flags)
+    flagged = sum(1 for e in review.pages if e.flags) + sum(1 for e in review.images if e.flags)
     click.echo(
         f"Review page: {html} ({len(review.images)} image(s), {len(review.pages)} page(s), "
         f"{flagged} flagged). {review.since}",

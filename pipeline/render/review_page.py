@@ -181,7 +181,7 @@ def _page(e: PageEntry) -> str:
 
 def render_review(review: Review) -> str:
     """The whole page. Byte-stable: the same review gives the same bytes (no clock)."""
-    flagged = sum(1 for e in (*review.pages, *review.images) if e.flags)
+    flagged = sum(1 for e in review.pages if e.flags) + sum(1 for e in review.images if e.flags)
     counts = (
         f"{len(review.images)} image(s), {len(review.pages)} page(s); "
         f"{flagged} with something to look at."
