@@ -152,15 +152,20 @@ def report(
     """Tokens, dollars and requests per run and in total, and impact per token."""
     from pipeline.cli.report import report_command
 
+    if (since or everything) and html is None:
+        raise click.UsageError("--since and --all go with --html")
+    page = None
+    if html is not None:
+        from pipeline.cli.review import page_writer
+
+        page = page_writer(html, since=since, everything=everything)
     return report_command(
         config_file,
         review=review or html is not None,
         builds=builds,
         as_json=as_json,
         verbose=verbose,
-        html=html,
-        since=since,
-        everything=everything,
+        review_page=page,
     )
 
 

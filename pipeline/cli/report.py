@@ -7,6 +7,7 @@ import os
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Callable
 
 import click
 
@@ -194,12 +195,10 @@ def report_command(
     builds: int | None,
     as_json: bool,
     verbose: bool = False,
-    html: str | None = None,
-    since: str | None = None,
-    everything: bool = False,
+    review_page: Callable[[Plan, list[dict]], object] | None = None,
 ) -> int:
-    if (since or everything) and html is None:
-        raise click.UsageError("--since and --all go with --html")
+    """`review_page`, with --review: also called with the plan and the ledger's records
+    (cli/review.py writes the HTML page with it)."""
     site, plan = load_plan(config_file)
     records, bad = ledger.read(site.state_dir)
     shown = os.path.relpath(ledger.path_for(site.state_dir))
@@ -210,10 +209,8 @@ def report_command(
             click.echo(f"{shown}: {why}; not read", err=True)
     code = 1 if bad else 0
     if review:
-        if html is not None:
-            from pipeline.cli.review import write_review_page
-
-            write_review_page(plan, records, html, since=since, everything=everything)
+        if review_page is not None:
+            review_page(plan, records)
         rows = review_rows(plan, records)
         if as_json:
             click.echo(json.dumps([{"what": w, "path": p, "why": y} for w, p, y in rows], indent=2))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -156,8 +158,15 @@ def build_review(
     return Review(plan.site.site_name, covers, tuple(pages), tuple(images), notes)
 
 
+def page_writer(
+    html: str, *, since: str | None, everything: bool
+) -> Callable[[Plan, list[dict]], Review]:
+    """What `report --review --html` calls with the plan and the ledger's records."""
+    return partial(write_review_page, html=html, since=since, everything=everything)
+
+
 def write_review_page(
-    plan: Plan, records: list[dict], html: str, *, since: str | None, everything: bool
+    plan: Plan, records: list[dict], *, html: str, since: str | None, everything: bool
 ) -> Review:
     path = Path(html)
     review = build_review(plan, records, path, since=since, everything=everything)
