@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fake_anthropic import FakeAnthropic
+from test_workflows import actionlint, describe  # noqa: F401 (a fixture)
 
 import pipeline
 from pipeline.render.site_pass import CopyCache
@@ -443,3 +444,34 @@ def test_action_scripts_pass_shellcheck():
                 [shellcheck, "-s", "bash", "-"], input=script, capture_output=True, text=True
             )
             assert proc.returncode == 0, f"{s['name']}\n{proc.stdout}"
+
+
+# --- the README's workflows -------------------------------------------------------------------
+
+
+def readme_workflows() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Use it in GitHub Actions\n", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```yaml\n(.*?)```", section, re.S)
+    return [b for b in blocks if "\njobs:\n" in b]
+
+
+def test_readme_shows_a_workflow_for_mkdocs_and_one_for_zensical():
+    docs = [yaml.safe_load(b) for b in readme_workflows()]
+    generators = set()
+    for doc in docs:
+        for job in doc["jobs"].values():
+            for s in job.get("steps", []):
+                if s.get("uses") == "OWNER/REPO@REF":
+                    assert set(s.get("with", {})) <= set(ACTION["inputs"]), s
+                    generators.add(s["with"].get("generator", "mkdocs"))
+    assert generators == {"mkdocs", "zensical"}
+
+
+def test_readme_workflows_pass_actionlint(actionlint, tmp_path):  # noqa: F811
+    for n, block in enumerate(readme_workflows()):
+        path = tmp_path / f"readme-{n}.yml"
+        path.write_text(block)
+        code, findings = actionlint(path)
+        assert findings == {str(path): []}, describe(findings)
+        assert code == 0
