@@ -124,3 +124,15 @@ def test_since_without_html_is_a_usage_error(site3):
     result = site3.run("report", "--review", "--since", "HEAD")
     assert result.code == 2
     assert "--since and --all go with --html" in result.err
+
+
+def test_flagged_items_come_first(site3, fake_api):
+    site = site3
+    # Too long twice: cut to fit and flagged (index.md, last in path order).
+    fake_api.responses_by_marker["Title: Home"] = {"summary": "x " * 200, "abstract": "y " * 300}
+    assert site.run("enrich").code in (0, 1)
+    result = site.run("report", "--review", "--html", "r.html")
+    assert result.code == 0, result.err
+    pages = [p for p in articles((site.root / "r.html").read_text()) if p.endswith(".md")]
+    assert pages == ["index.md", "blog/post.md", "guide.md"]
+    assert "<strong>cut</strong>" in articles((site.root / "r.html").read_text())["index.md"]

@@ -113,7 +113,8 @@ def build_review(
         flags.setdefault(path, []).append(Flag(what, why))
     refs = [r for page in plan.discovery.pages for r in page.refs]
     titles = {p.path: p.title for p in plan.discovery.pages}
-    pages, images = [], []
+    pages: list[PageEntry] = []
+    images: list[ImageEntry] = []
     for item in sorted(items, key=lambda i: (i.kind, i.path)):
         car = sidecars.get(item.sidecar) if item.sidecar else None
         link = _link(html_dir, docs, item.sidecar) if item.sidecar else ""
@@ -155,6 +156,9 @@ def build_review(
             )
         )
     notes = tuple(f"{p.path}{f':{p.line}' if p.line else ''}: {p.message}" for p in plan.problems)
+    # Flagged items first: what most needs a person's eye is at the top.
+    pages.sort(key=lambda e: (not e.flags, e.path))
+    images.sort(key=lambda e: (not e.flags, e.path))
     return Review(plan.site.site_name, covers, tuple(pages), tuple(images), notes)
 
 
