@@ -127,12 +127,45 @@ def enrich(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="With --review: list every page cut.")
-def report(config_file: str, review: bool, builds: int | None, as_json: bool, verbose: bool) -> int:
+@click.option(
+    "--html",
+    "html",
+    type=click.Path(dir_okay=False),
+    help="With --review: also write a self-contained review page (images shown) to this file.",
+)
+@click.option(
+    "--since", help="With --html: items changed since this git ref (default: merge base)."
+)
+@click.option(
+    "--all", "everything", is_flag=True, help="With --html: every item, whatever changed."
+)
+def report(
+    config_file: str,
+    review: bool,
+    builds: int | None,
+    as_json: bool,
+    verbose: bool,
+    html: str | None,
+    since: str | None,
+    everything: bool,
+) -> int:
     """Tokens, dollars and requests per run and in total, and impact per token."""
     from pipeline.cli.report import report_command
 
+    if (since or everything) and html is None:
+        raise click.UsageError("--since and --all go with --html")
+    page = None
+    if html is not None:
+        from pipeline.cli.review import page_writer
+
+        page = page_writer(html, since=since, everything=everything)
     return report_command(
-        config_file, review=review, builds=builds, as_json=as_json, verbose=verbose
+        config_file,
+        review=review or html is not None,
+        builds=builds,
+        as_json=as_json,
+        verbose=verbose,
+        review_page=page,
     )
 
 

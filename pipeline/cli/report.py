@@ -7,6 +7,7 @@ import os
 import posixpath
 import re
 from collections import defaultdict
+from collections.abc import Callable
 
 import click
 
@@ -195,7 +196,10 @@ def report_command(
     builds: int | None,
     as_json: bool,
     verbose: bool = False,
+    review_page: Callable[[Plan, list[dict]], object] | None = None,
 ) -> int:
+    """`review_page`, with --review: also called with the plan and the ledger's records
+    (cli/review.py writes the HTML page with it)."""
     site, plan = load_plan(config_file)
     records, bad = ledger.read(site.state_dir)
     shown = os.path.relpath(ledger.path_for(site.state_dir))
@@ -206,6 +210,8 @@ def report_command(
             click.echo(f"{shown}: {why}; not read", err=True)
     code = 1 if bad else 0
     if review:
+        if review_page is not None:
+            review_page(plan, records)
         rows = review_rows(plan, records)
         if as_json:
             click.echo(json.dumps([{"what": w, "path": p, "why": y} for w, p, y in rows], indent=2))
