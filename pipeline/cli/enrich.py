@@ -39,6 +39,7 @@ def enrich_command(
     dry_run: bool = False,
     only: str | None = None,
     upgrade: bool = False,
+    retry_failed: bool = False,
     max_cost: float | None = None,
     max_tokens: int | None = None,
     concurrency: int | None = None,
@@ -60,6 +61,8 @@ def enrich_command(
         concurrency=concurrency or o.concurrency,
         model=plan.model,
         force=tuple(docs_relative(site, p) for p in force),
+        retry_failed=retry_failed,
+        fallback_model=o.fallback_model,
     )
     if opts.max_cost and price_for(opts.model) is None:
         raise Fatal(
@@ -159,8 +162,17 @@ def _print_summary(plan: Plan, summary) -> None:
         f"{u.cache_read_input_tokens:,} read), ${summary.dollars:.4f}."
     )
     click.echo(line)
-    if summary.failed:
-        click.echo(f"{len(summary.failed)} item(s) failed and stay stale (listed above).")
+    remembered = len(summary.remembered)
+    if remembered:
+        click.echo(
+            f"{remembered} item(s) failed and are recorded as failed: not asked again until "
+            "they change (`status` says what to do; `enrich --retry-failed` asks now)."
+        )
+    if len(summary.failed) > remembered:
+        click.echo(
+            f"{len(summary.failed) - remembered} item(s) failed and stay stale for the next "
+            "run (listed above)."
+        )
     if summary.remaining:
         click.echo(
             f"Budget reached: {len(summary.remaining)} item(s) remain for the next run: "

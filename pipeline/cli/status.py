@@ -14,6 +14,7 @@ from pipeline.enrich.prompts import (
     prefix_estimates,
     prefix_line,
 )
+from pipeline.enrich.results import ADVICE, HAND_WRITTEN
 from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, ItemKind
 from pipeline.plan import STALE, Plan, State
 
@@ -31,6 +32,7 @@ _COLUMNS = [
     (State.EDITED, "edited"),
     (State.EDITED_REVIEW, "review"),
     (State.SKIPPED, "skipped"),
+    (State.FAILED, "failed"),
 ]
 
 
@@ -43,6 +45,12 @@ def display_path(plan_or_site, rel: str) -> str:
     except ValueError:
         return str(full)
     return str(full) if shown.startswith("../..") else shown
+
+
+def failed_advice(item) -> str:
+    """What a person can do about an item remembered as failed."""
+    failure = item.detail.split(":", 1)[0]
+    return ADVICE.get(failure, "write the text by hand, or run `enrich --retry-failed`")
 
 
 def item_estimates(plan: Plan) -> dict[tuple[ItemKind, str], int]:
@@ -196,6 +204,12 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
         extras.append(
             "skipped references: " + ", ".join(f"{n} {why}" for why, n in sorted(skipped.items()))
         )
+    failed = [i for i in plan.items if i.state is State.FAILED]
+    if failed:
+        extras.append(
+            f"failed: {len(failed)} (not asked again until they change; "
+            "`enrich --retry-failed` asks now)"
+        )
     if plan.problems:
         extras.append(f"problems: {len(plan.problems)} (listed on stderr)")
     if extras:
@@ -213,8 +227,12 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
             extra = f"  {i.detail}" if i.detail else ""
             used = f" (used on {len(i.pages)} pages)" if len(i.pages) > 1 else ""
             lines.append(f"  {label:<10} {i.kind:<5}  {i.path}{used}{extra}")
+            if i.state is State.FAILED:
+                lines.append(f"{'':19}what to do: {failed_advice(i)}")
     if hidden:
         lines.append(f"  … and {hidden} more (-v for all)")
+    if any(i.state is State.FAILED for i in shown):
+        lines.append(f"  Text by hand wins: {HAND_WRITTEN}.")
     if verbose and plan.orphans:
         lines.append("")
         lines.extend(f"  orphan     {o}" for o in plan.orphans)
