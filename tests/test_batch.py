@@ -39,6 +39,10 @@ def test_submit_then_collect(bsite, fake_api):
     assert result.code == 0, result.err
     (create,) = submitted(fake_api)
     assert len(create["requests"]) == 5  # 4 pages + 1 unique image; no duplicates
+    # A batch runs longer than 5 minutes: its shared prefix is cached for an hour.
+    for request in create["requests"]:
+        [block] = request["params"]["system"]
+        assert block["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     assert bsite.sidecar_bytes() == {}
     pending = load(bsite.root / ".enrich")
     assert len(pending) == 1 and len(pending[0]["items"]) == 5
@@ -54,15 +58,14 @@ def test_submit_then_collect(bsite, fake_api):
     ledger_text = (bsite.root / ".enrich" / "ledger.jsonl").read_text()
     records = [json.loads(line) for line in ledger_text.splitlines()]
     assert {r["mode"] for r in records} == {"batch"}
+    assert sum(r.get("cache_creation_1h_input_tokens", 0) for r in records) > 0
     for r in records:
-        usage = Usage(
-            r["input_tokens"],
-            r["output_tokens"],
-            r["cache_creation_input_tokens"],
-            r["cache_read_input_tokens"],
-        )
-        # The ledger keeps 8 decimals.
-        assert r["cost_usd"] == pytest.approx(cost("claude-haiku-5-5", usage) / 2, abs=1e-8)
+        hour = r.get("cache_creation_1h_input_tokens", 0)
+        assert hour == r["cache_creation_input_tokens"]  # every write is a 1-hour one
+        fresh = Usage(r["input_tokens"], r["output_tokens"], 0, r["cache_read_input_tokens"])
+        # Half price, and a 1-hour write costs 2x the (batch) input price.
+        expected = cost("claude-haiku-5-5", fresh) / 2 + hour * 0.05 * 2 / 1e6
+        assert r["cost_usd"] == pytest.approx(expected, abs=1e-8)  # the ledger keeps 8 decimals
 
 
 def test_up_to_date_items_never_enter_a_batch(bsite, fake_api):

@@ -77,11 +77,7 @@ def _print_classes(result: BatchRun) -> None:
             "ran; submitted again."
         )
     if result.transient:
-        click.echo(
-            f"{len(result.transient)} result(s) re-queued (transient): "
-            + "; ".join(f"{path} ({why})" for path, why in result.transient[:5])
-            + (" …" if len(result.transient) > 5 else "")
-        )
+        click.echo(f"{len(result.transient)} result(s) re-queued (transient, named above).")
     if result.retries:
         click.echo(f"{len(result.retries)} item(s) get their one second try in the next batch.")
     for problem in result.summary.remembered:

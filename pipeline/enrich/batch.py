@@ -256,6 +256,9 @@ def collect(
     for cid, entry in entries.items():
         if cid not in seen:
             result.transient.append((entry["path"], "missing from the batch results"))
+            result.summary.failed.append(
+                Problem(entry["path"], "missing from the batch results; re-queued")
+            )
 
 
 def _settle(
@@ -284,7 +287,7 @@ def _settle(
         return
     if verdict.transient:
         result.transient.append((entry["path"], verdict.reason))
-        result.summary.add(out, None)
+        result.summary.add(out, Problem(entry["path"], f"{verdict.reason}; re-queued"))
         store_outcome(plan, out)
         return
     budget = {"max_tokens": attempt.max_tokens or MAX_OUTPUT[out.item.kind]}
