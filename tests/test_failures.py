@@ -120,9 +120,7 @@ def test_the_memory_survives_a_fresh_clone(hard_site, fake_api, tmp_path):
     assert len(_direct_bodies(fake_api)) == before
 
 
-def test_a_failed_item_is_asked_again_when_its_source_model_or_prompt_changes(
-    hard_site, fake_api
-):
+def test_a_failed_item_is_asked_again_when_its_source_model_or_prompt_changes(hard_site, fake_api):
     hard_site.run("enrich")
     before = _asked(_direct_bodies(fake_api), "MARK-REFUSE")
     hard_site.write("refused.md", "# refused.md\n\nA new version about MARK-REFUSE.\n")

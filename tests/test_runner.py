@@ -74,9 +74,7 @@ def test_upgrade_sends_exactly_the_outdated_items(site3, fake_messages):
     assert {b["model"] for b in fake_messages.messages()} == {"claude-haiku-4-5"}
 
 
-def test_malformed_output_is_rejected_retried_once_then_remembered_as_failed(
-    site3, fake_messages
-):
+def test_malformed_output_is_rejected_retried_once_then_remembered_as_failed(site3, fake_messages):
     fake_messages.responses_by_marker["five steps"] = "not json at all"
     summary = enrich(site3, fake_messages, only="pages")
     [problem] = summary.failed
@@ -130,9 +128,7 @@ def test_code_naming_reply_is_stored_as_plain_text_in_one_request(site3, fake_me
     assert sc.abstract == "Result<T, E> & std::vector<int> -> fine."
 
 
-def test_control_characters_are_stripped_and_too_long_output_is_cut_at_once(
-    site3, fake_messages
-):
+def test_control_characters_are_stripped_and_too_long_output_is_cut_at_once(site3, fake_messages):
     fake_messages.responses_by_marker["five steps"] = {
         "summary": "Patch\u0000 a\u202e tube\u200b.\nNow.",
         "abstract": "Some words. " * 40,

@@ -37,6 +37,7 @@ from fake_anthropic.wire import (
     user_text,
 )
 
+
 @dataclass(frozen=True)
 class Refusal:
     """A reply the model declines to give: stop_reason "refusal", with this text."""
