@@ -196,3 +196,19 @@ def test_batch_commit_records_the_pending_batch(repo, fake_api):
     assert repo.run("enrich", "--batch", "--commit").code == 0
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
     assert changed == [".enrich/batches.json"]
+
+
+def test_batch_dry_run_prices_the_one_hour_write_at_batch_price(bsite):
+    import re
+
+    def figures(*extra: str) -> tuple[int, float]:
+        out = bsite.run("enrich", "--dry-run", *extra).out
+        m = re.search(r"([\d,]+) token-equivalents .* about \$([\d.]+)", out)
+        assert m, out
+        return int(m.group(1).replace(",", "")), float(m.group(2))
+
+    direct_paid, direct_dollars = figures()
+    batch_paid, batch_dollars = figures("--batch")
+    assert "at batch price" in bsite.run("enrich", "--dry-run", "--batch").out
+    assert batch_paid > direct_paid  # two prefixes written at 2x instead of 1.25x
+    assert batch_dollars < direct_dollars  # ... and still about half the price

@@ -93,7 +93,7 @@ def enrich_command(
         works, prep_problems = build_work(plan, items, opts.model)
         report_problems(site, prep_problems)
         works = count_tokens(works, client)
-        print_dry_run(works, opts.model, client is not None)
+        print_dry_run(works, opts.model, client is not None, batch=batch)
         sizes = count_prefixes(works, client) if client is not None else {}
         if sizes:
             click.echo(prefix_line(opts.model, sizes, "count_tokens"))
@@ -181,7 +181,7 @@ def _print_summary(plan: Plan, summary) -> None:
         )
 
 
-def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
+def print_dry_run(works: list[Work], model: str, has_key: bool, *, batch: bool = False) -> None:
     total_in = 0
     total_out = 0
     for w in works:
@@ -195,10 +195,15 @@ def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
         )
     source = "count_tokens" if has_key else "a local estimate (set ANTHROPIC_API_KEY to count)"
     # What the run pays: each kind's first request writes the cached prefix, the rest read it.
-    paid = estimate.equivalents(((w.item.kind, w.estimate) for w in works), model)
-    dollars = cost(model, Usage(input_tokens=round(paid), output_tokens=total_out)) or 0.0
+    # Batches cache the prefix for an hour: its one write costs 2x, not 1.25x.
+    paid = estimate.equivalents(
+        ((w.item.kind, w.estimate) for w in works), model, ttl="1h" if batch else "5m"
+    )
+    usage = Usage(input_tokens=round(paid), output_tokens=total_out)
+    dollars = cost(model, usage, batch=batch) or 0.0
+    price = " at batch price" if batch else ""
     click.echo(
         f"Would send {len(works)} request(s): {total_in:,} input tokens by {source}, "
         f"{round(paid):,} token-equivalents with the cached prefix, about "
-        f"${dollars:.4f} at {model} with typical output. Nothing was spent."
+        f"${dollars:.4f} at {model}{price} with typical output. Nothing was spent."
     )
