@@ -184,8 +184,13 @@ def test_status_names_each_failure_with_its_reason_and_what_to_do(hard_site, fak
     assert "failed     page   rejected.md  invalid_request: API error 400" in result.out
     assert "Text by hand wins" in result.out
     data = hard_site.status()
-    assert data["totals"]["pages"]["failed"] == 4
-    assert {i["path"]: i["state"] for i in data["items"]}["broken.md"] == "failed"
+    assert data["totals"]["pages"]["failed"] == 4 and data["totals"]["failed"] == 4
+    broken = next(i for i in data["items"] if i["path"] == "broken.md")
+    assert broken["state"] == "failed"
+    assert broken["detail"] == "invalid_reply: reply is not JSON"
+    assert "--retry-failed" in broken["advice"]
+    plain = next(i for i in data["items"] if i["path"] == "plain.md")
+    assert "advice" not in plain
 
 
 def test_text_a_person_writes_into_a_failed_sidecar_wins(hard_site, fake_api):
@@ -198,3 +203,26 @@ def test_text_a_person_writes_into_a_failed_sidecar_wins(hard_site, fake_api):
     assert store.read(hard_site.docs, "refused.md.enrich.yml").summary == "Mine."
     # The other three failures only, each by its policy: 2 (max_tokens) + 1 (400) + 2 (broken).
     assert len(_direct_bodies(fake_api)) == before + 5
+
+
+def test_a_failed_image_gets_no_alt_from_its_sidecar_not_even_an_empty_one(site, fake_api):
+    from conftest import png_bytes
+
+    from pipeline.config import load_site
+    from pipeline.plan import build_plan
+    from pipeline.render.texts import collect
+    from pipeline.source.discover import discover
+
+    site.set_config(CONFIG)
+    site.write("index.md", "# Home\n\nA photo.\n\n![](img/a.png)\n")
+    site.write("img/a.png", png_bytes())
+    fake_api.responder = lambda body: (
+        (Refusal("No.") if body["messages"][0]["content"][0]["type"] == "image" else None)
+        or {"summary": "Home.", "abstract": "Home page."}
+    )
+    site.run("enrich")
+    assert site.states()["img/a.png"] == "failed"
+    s = load_site(site.config)
+    texts = collect(build_plan(s, discover(s)))
+    # An empty alt would mark it decorative; a missing one leaves the <img> as written.
+    assert "img/a.png" not in texts.images

@@ -112,6 +112,7 @@ def to_json(plan: Plan) -> dict:
             "images": {s.value: counts["image"][s] for s in State},
             "stale": len(plan.stale()),
             "outdated": len(plan.outdated()),
+            "failed": sum(1 for i in plan.items if i.state is State.FAILED),
             "estimated_input_tokens": est,
             "estimated_input_cost_usd": {
                 k: cost(plan.model, Usage(input_tokens=v)) for k, v in est.items()
@@ -137,6 +138,7 @@ def to_json(plan: Plan) -> dict:
                 "paths": list(i.paths) or [i.path],
                 "pages": list(i.pages),
                 **({"references": refs.get(i.path, [])} if i.kind == "page" else {}),
+                **({"advice": failed_advice(i)} if i.state is State.FAILED else {}),
             }
             for i in plan.items
         ],
