@@ -78,6 +78,11 @@ def test_six_scheduled_runs_pay_at_most_twice_per_failure_and_once_per_code_page
         result = hard_site.run(*args)
         assert "Traceback" not in result.err + result.out
         assert result.code == (1 if run == 0 else 0), result.err  # failures named once
+        if mode == "batch" and run == 0:
+            assert (
+                "Results: 2 succeeded, 4 failed (1 invalid_reply, 1 invalid_request, "
+                "1 max_tokens, 1 refusal), 2 second tries." in result.out
+            )
     bodies = _direct_bodies(fake_api) if mode == "direct" else _batch_bodies(fake_api)
     for path, marker in FAILING.items():
         assert 1 <= _asked(bodies, marker) <= 2, path
@@ -168,7 +173,7 @@ def test_an_errored_batch_item_of_a_transient_type_is_requeued(hard_site, fake_a
     fake_api.batch_polls_before_end = 0
     result = hard_site.run("enrich", "--batch")
     assert "plain.md: batch result errored (api_error)" in result.err
-    assert "re-queued (transient" in result.out
+    assert "Results: 4 succeeded, 1 re-queued (transient)." in result.out
     assert hard_site.states()["plain.md"] == "new"
 
 

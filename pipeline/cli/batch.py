@@ -70,18 +70,24 @@ def batch_command(
 
 
 def _print_classes(result: BatchRun) -> None:
-    """Results by class: succeeded, failed (with reasons), re-queued."""
-    if result.requeued:
-        click.echo(
-            f"{len(result.requeued)} result(s) dropped: the source changed while the batch "
-            "ran; submitted again."
+    """Results by class: succeeded, failed (by failure class; each named on stderr),
+    re-queued (transient, or a source changed meanwhile), second tries."""
+    s = result.summary
+    failed = s.failures
+    parts = [f"{len(s.done)} succeeded"]
+    if failed:
+        parts.append(
+            f"{len(s.remembered)} failed ("
+            + ", ".join(f"{n} {why}" for why, n in sorted(failed.items()))
+            + ")"
         )
     if result.transient:
-        click.echo(f"{len(result.transient)} result(s) re-queued (transient, named above).")
+        parts.append(f"{len(result.transient)} re-queued (transient)")
+    if result.requeued:
+        parts.append(f"{len(result.requeued)} dropped, the source changed meanwhile: sent again")
     if result.retries:
-        click.echo(f"{len(result.retries)} item(s) get their one second try in the next batch.")
-    for problem in result.summary.remembered:
-        click.echo(f"  failed  {problem}")
+        parts.append(f"{len(result.retries)} second tries")
+    click.echo("Results: " + ", ".join(parts) + ".")
 
 
 def _submit(plan, client, items, pending, result: BatchRun, opts: Options, problems) -> int:

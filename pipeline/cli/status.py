@@ -234,7 +234,7 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
     if hidden:
         lines.append(f"  … and {hidden} more (-v for all)")
     if any(i.state is State.FAILED for i in shown):
-        lines.append(f"  Text by hand wins: {HAND_WRITTEN}.")
+        lines.append(f"  Text a person writes always wins: {HAND_WRITTEN}.")
     if verbose and plan.orphans:
         lines.append("")
         lines.extend(f"  orphan     {o}" for o in plan.orphans)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -53,8 +54,8 @@ ADVICE: dict[str, str] = {
     "`enrich --retry-failed`",
 }
 HAND_WRITTEN = (
-    "to write it yourself: a page's `description:` in front matter, an image's alt in the "
-    "markdown, or `source: author` with your text in the sidecar"
+    "a page's `description:` in front matter, an image's alt in the markdown, or "
+    "`source: author` with your text in the failed sidecar"
 )
 
 
@@ -165,6 +166,7 @@ class Summary:
     done: list[Item] = field(default_factory=list)
     failed: list[Problem] = field(default_factory=list)  # every item not made, and why
     remembered: list[Problem] = field(default_factory=list)  # ... of them, recorded failed
+    failures: Counter[str] = field(default_factory=Counter)  # ... by failure class
     remaining: list[Item] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     dollars: float = 0.0
@@ -179,6 +181,7 @@ class Summary:
             self.failed.append(problem)
             if outcome.failure is not None and outcome.sidecar is not None:
                 self.remembered.append(problem)
+                self.failures[outcome.failure] += 1
         elif outcome.sidecar is not None:
             self.done.append(outcome.item)
 
