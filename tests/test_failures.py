@@ -173,7 +173,7 @@ def test_an_errored_batch_item_of_a_transient_type_is_requeued(hard_site, fake_a
     fake_api.batch_polls_before_end = 0
     result = hard_site.run("enrich", "--batch")
     assert "plain.md: batch result errored (api_error)" in result.err
-    assert "Results: 4 succeeded, 1 re-queued (transient)." in result.out
+    assert "Results: 5 succeeded, 1 re-queued (transient)." in result.out
     assert hard_site.states()["plain.md"] == "new"
 
 
@@ -187,7 +187,7 @@ def test_status_names_each_failure_with_its_reason_and_what_to_do(hard_site, fak
     assert "failed     page   refused.md  refusal: the model declined to answer" in result.out
     assert "set `fallback_model`" in result.out
     assert "failed     page   rejected.md  invalid_request: API error 400" in result.out
-    assert "Text by hand wins" in result.out
+    assert "Text a person writes always wins" in result.out
     data = hard_site.status()
     assert data["totals"]["pages"]["failed"] == 4 and data["totals"]["failed"] == 4
     broken = next(i for i in data["items"] if i["path"] == "broken.md")
