@@ -136,6 +136,11 @@ def test_a_failed_item_is_asked_again_when_its_source_model_or_prompt_changes(ha
     states = hard_site.states()
     assert states["rejected.md"] == "new"  # failed with another model: worth one more try
     assert states["code.md"] == "outdated"  # text is only re-made with --upgrade
+    hard_site.set_config(CONFIG)
+    assert hard_site.states()["broken.md"] == "failed"
+    sidecar = hard_site.docs / "broken.md.enrich.yml"
+    sidecar.write_text(sidecar.read_text().replace("prompt: page-3", "prompt: page-2"))
+    assert hard_site.states()["broken.md"] == "new"  # made with an older prompt version
 
 
 def test_retry_failed_asks_again_once(hard_site, fake_api):

@@ -37,8 +37,9 @@ from pipeline.enrich.results import (
     record,
     second_try,
     settle,
+    store_outcome,
 )
-from pipeline.enrich.runner import MAX_OUTPUT, Work, store_outcome
+from pipeline.enrich.runner import MAX_OUTPUT, Work
 from pipeline.errors import Fatal, Problem
 from pipeline.fsutil import atomic_write, read_regular
 from pipeline.model import ItemKind, is_item_kind

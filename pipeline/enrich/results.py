@@ -31,12 +31,14 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from pipeline import sidecars as store
+from pipeline.enrich import ledger
 from pipeline.enrich.api import Reply
 from pipeline.enrich.pricing import Usage
 from pipeline.enrich.replies import Invalid, check
-from pipeline.errors import Fatal, Problem
+from pipeline.errors import Fatal, Problem, SidecarError
 from pipeline.model import PROMPT_VERSIONS, ItemKind
-from pipeline.plan import Item
+from pipeline.plan import Item, Plan
 from pipeline.sidecars import Sidecar
 
 Failure = Literal["refusal", "max_tokens", "invalid_request", "invalid_reply"]
@@ -299,3 +301,27 @@ def settle(out: Outcome, verdict: Verdict, attempt: Attempt, configured_model: s
         out.problem = failed_problem(item, verdict.failure, verdict.reason)
         return
     out.problem = Problem(item.path, verdict.reason)
+
+
+def store_outcome(
+    plan: Plan, outcome: Outcome, *, meanwhile: str = "during the run"
+) -> Problem | None:
+    """Write the sidecar (text, or a failure to remember) unless a person edited the text
+    meanwhile. Ledger first: the tokens were spent whatever happens to the text."""
+    for line in outcome.records:
+        ledger.append(plan.site.state_dir, line)
+    if outcome.sidecar is None:
+        return outcome.problem
+    item = outcome.item
+    try:
+        current = store.read(plan.site.docs_dir, item.home)
+    except SidecarError:
+        current = None  # absent, or corrupt: items with corrupt sidecars are never chosen
+    if current is not None and current.human:
+        # Never chosen as work, so a person edited it while the request was in flight.
+        return Problem(item.home, f"edited by a person {meanwhile}: kept, result dropped")
+    try:
+        store.write(plan.site.docs_dir, item.home, outcome.sidecar)
+    except OSError as e:  # a read-only folder, a folder in its place, a link out of docs_dir
+        return Problem(item.home, f"cannot write sidecar: {e.strerror or e}; item stays stale")
+    return outcome.problem

@@ -46,8 +46,9 @@ from pipeline.enrich.results import (
     record,
     second_try,
     settle,
+    store_outcome,
 )
-from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
+from pipeline.errors import Fatal, ItemError, Problem, RequestFailed
 from pipeline.fsutil import UnsafePath, atomic_write, inside, read_regular
 from pipeline.model import ItemKind
 from pipeline.plan import STALE, Item, Plan, State
@@ -311,31 +312,7 @@ def run_one(
     return out
 
 
-# --- storing ------------------------------------------------------------------------------------
-
-
-def store_outcome(
-    plan: Plan, outcome: Outcome, *, meanwhile: str = "during the run"
-) -> Problem | None:
-    """Write the sidecar (text, or a failure to remember) unless a person edited the text
-    meanwhile. Ledger first: the tokens were spent whatever happens to the text."""
-    for line in outcome.records:
-        ledger.append(plan.site.state_dir, line)
-    if outcome.sidecar is None:
-        return outcome.problem
-    item = outcome.item
-    try:
-        current = store.read(plan.site.docs_dir, item.home)
-    except SidecarError:
-        current = None  # absent, or corrupt: items with corrupt sidecars are never chosen
-    if current is not None and current.human:
-        # Never chosen as work, so a person edited it while the request was in flight.
-        return Problem(item.home, f"edited by a person {meanwhile}: kept, result dropped")
-    try:
-        store.write(plan.site.docs_dir, item.home, outcome.sidecar)
-    except OSError as e:  # a read-only folder, a folder in its place, a link out of docs_dir
-        return Problem(item.home, f"cannot write sidecar: {e.strerror or e}; item stays stale")
-    return outcome.problem
+# --- storing: results.store_outcome (shared with batches) -------------------------------------
 
 
 def rehome(plan: Plan, problems: list[Problem] | None = None) -> list[tuple[str, str]]:
