@@ -6,8 +6,9 @@ written: code names (`__init__.py`, `*args`, `**kwargs`), operators, generics
 (`Result<T, E>`, `std::vector<int>`), arrows, quotes, `&`, `<`, CJK and emoji. What a
 careful editor would turn into plain text is turned into plain text instead of refused:
 backticks around a name, `**bold**` / `*emphasis*` / `_emphasis_` markers around words
-(never the underscores of `__init__` or the stars of `**kwargs`), a leading `#` or
-bullet. What no summary or alt should hold is refused: markup that would run or load
+(never the underscores of `__init__` or the stars of `**kwargs`), inline HTML formatting
+around words (`<em>x</em>`), an entity written out (`&amp;` is `&`), a leading `#` or
+bullet. Entities are read before the refusals are checked, so `&lt;script&gt;` is refused. What no summary or alt should hold is refused: markup that would run or load
 something if it were ever unescaped (`<script>`, `<style>`, `<iframe>`, `<img>`,
 `<object>` and their kind, any tag with an attribute), `javascript:`-style URLs, markdown
 links and images, autolinks, and text that is still over its limit after one cut.
@@ -22,6 +23,7 @@ with its stored text or its refusal reason.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from dataclasses import dataclass
@@ -76,13 +78,20 @@ _EM_STAR = re.compile(_OPEN + r"\*(?=[^\s*])([^*]+?)(?<=[^\s*])\*" + _CLOSE)
 _EM_UNDER = re.compile(_OPEN + r"_(?=[^\s_])([^_]+?)(?<=[^\s_])_" + _CLOSE)
 _DUNDER = re.compile(r"^\w+$")  # `__init__`, `__all__`: a name, not bold
 _LEADING = re.compile(r"^(?:#{1,6}\s+|[-*•]\s+|>\s+)+")
+# An entity written out in full (`&amp;`, `&#8212;`): the character it stands for. Never
+# the legacy forms without `;` (`&para` in "&parameter" stays as written).
+_ENTITY = re.compile(r"&(?:#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+# Inline formatting around words, as HTML: `<em>x</em>`, `<code>f()</code>`.
+_INLINE_TAG = re.compile(r"<(b|i|em|strong|code|kbd|mark|u|s|var|samp|q)>(.+?)</\1>", re.I)
 _PLACEHOLDER = "\x00{}\x00"
 
 
 def normalise(value: str) -> str:
     """Plain text from a reply field: control characters dropped, whitespace folded,
     harmless markdown unwrapped. Code spans are kept verbatim, without their backticks."""
-    text = _LEADING.sub("", clean(value))
+    text = _ENTITY.sub(lambda m: html.unescape(m.group(0)), clean(value))
+    text = _LEADING.sub("", clean(text))
+    text = _INLINE_TAG.sub(r"\2", text)
     spans: list[str] = []
 
     def keep(m: re.Match[str]) -> str:
@@ -163,7 +172,19 @@ _LEADING_FILLER = re.compile(
 )
 
 
-def page_reply(text: str) -> Checked:
+def page_reply(text: str) -> tuple[str, str]:
+    """(summary, abstract) of a page reply; Invalid says why it cannot be stored."""
+    fields = _page(text).fields
+    return fields["summary"], fields["abstract"]
+
+
+def image_reply(text: str) -> tuple[str, bool]:
+    """(alt, decorative) of an image reply; Invalid says why it cannot be stored."""
+    fields = _image(text).fields
+    return fields["alt"], fields["decorative"]
+
+
+def _page(text: str) -> Checked:
     data = _object(text, {"summary": str, "abstract": str})
     cut: list[str] = []
     summary = _field(data["summary"], "summary", SUMMARY_MAX, cut)
@@ -171,7 +192,7 @@ def page_reply(text: str) -> Checked:
     return Checked({"summary": summary, "abstract": abstract}, tuple(cut))
 
 
-def image_reply(text: str) -> Checked:
+def _image(text: str) -> Checked:
     data = _object(text, {"alt": str, "decorative": bool})
     if data["decorative"]:
         # Decorative means empty alt, whatever else came with it (W3C decision tree).
@@ -185,7 +206,7 @@ def image_reply(text: str) -> Checked:
 def check(kind: str, text: str) -> Checked:
     """The reply for an item of `kind`, checked; Invalid says why it cannot be stored."""
     try:
-        return page_reply(text) if kind == "page" else image_reply(text)
+        return _page(text) if kind == "page" else _image(text)
     except Invalid:
         raise
     except Exception as e:
