@@ -8,7 +8,8 @@ careful editor would turn into plain text is turned into plain text instead of r
 backticks around a name, `**bold**` / `*emphasis*` / `_emphasis_` markers around words
 (never the underscores of `__init__` or the stars of `**kwargs`), inline HTML formatting
 around words (`<em>x</em>`), an entity written out (`&amp;` is `&`), a leading `#` or
-bullet. Entities are read before the refusals are checked, so `&lt;script&gt;` is refused. What no summary or alt should hold is refused: markup that would run or load
+bullet. Entities are read before the refusals are checked, so `&lt;script&gt;` is
+refused. What no summary or alt should hold is refused: markup that would run or load
 something if it were ever unescaped (`<script>`, `<style>`, `<iframe>`, `<img>`,
 `<object>` and their kind, any tag with an attribute), `javascript:`-style URLs, markdown
 links and images, autolinks, and text that is still over its limit after one cut.
