@@ -212,3 +212,14 @@ def test_batch_dry_run_prices_the_one_hour_write_at_batch_price(bsite):
     assert "at batch price" in bsite.run("enrich", "--dry-run", "--batch").out
     assert batch_paid > direct_paid  # two prefixes written at 2x instead of 1.25x
     assert batch_dollars < direct_dollars  # ... and still about half the price
+
+
+def test_commit_includes_remembered_failures_and_says_so(repo, fake_api):
+    from fake_anthropic import Refusal
+
+    fake_api.responses_by_marker["Words of page 1"] = Refusal("No.")
+    assert repo.run("enrich", "--commit").code == 1
+    body = git(repo, "log", "-1", "--format=%b")
+    assert "0 failed and stay stale; 1 recorded as failed" in body
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert "content/p1.md.enrich.yml" in changed  # the memory is committed with the rest
