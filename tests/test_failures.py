@@ -236,3 +236,19 @@ def test_a_failed_image_gets_no_alt_from_its_sidecar_not_even_an_empty_one(site,
     texts = collect(build_plan(s, discover(s)))
     # An empty alt would mark it decorative; a missing one leaves the <img> as written.
     assert "img/a.png" not in texts.images
+
+
+@pytest.mark.parametrize(
+    "status, state, calls",
+    [(413, "failed", 1), (400, "failed", 1), (404, "new", 1), (529, "new", 4)],
+)
+def test_only_an_invalid_request_is_remembered_other_errors_stay_stale(
+    site, fake_api, status, state, calls
+):
+    site.set_config(CONFIG + "      max_retries: 3\n")
+    site.write("big.md", "# Big\n\nA page the API will not take.\n")
+    fake_api.add_fault(status, times=10, retry_after_ms=1)
+    result = site.run("enrich")
+    assert result.code == 1 and "Traceback" not in result.err
+    assert site.states()["big.md"] == state
+    assert fake_api.calls("/v1/messages") == calls  # the SDK retries only 408/409/429/5xx
