@@ -61,6 +61,8 @@ class LockHeld(Fatal):
 class RequestFailed(PipelineError):
     """One API request failed after the SDK's retries (or was rejected outright)."""
 
-    def __init__(self, message: str, retryable: bool):
+    def __init__(self, message: str, retryable: bool, permanent: bool = False):
         super().__init__(message)
         self.retryable = retryable
+        # A 400/413 invalid_request_error: the same request fails the same way, always.
+        self.permanent = permanent

@@ -123,6 +123,9 @@ class Options:
     enabled: bool = option(True, bool)
     # Model for new requests; a sidecar made by another model is `outdated`, not stale.
     model: str = option(DEFAULT_MODEL, str)
+    # After a refusal (stop_reason "refusal"), one try on this model; without it the item
+    # is failed at once (re-asking the same model brings the same refusal).
+    fallback_model: str | None = option(None, str, optional=True)
     # What a page whose source changed since its summary does to a build.
     on_stale: str = option("warn", str, _choice("warn", "fail", "info"))
     concurrency: int = option(4, int, _positive)

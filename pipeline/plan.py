@@ -10,6 +10,11 @@ A pure function of its inputs. States:
   edited         a person changed the generated text: never overwritten
   edited-review  ... and the source changed since: a person should look
   skipped        cannot be processed (reason given); the rest go on
+  failed         tried, and could not be made (a refusal, a cut-off reply twice, a request
+                 the API rejects, two replies that broke the rules): remembered in its
+                 sidecar, not sent again until the source, model or prompt version changes
+                 (or `enrich --retry-failed`); renders from the author's text or the first
+                 paragraph
 
 A result is found by fingerprint anywhere in the tree, so a moved or renamed source,
 or the same image bytes at several paths, costs nothing.
@@ -38,6 +43,7 @@ class State(StrEnum):
     EDITED = "edited"
     EDITED_REVIEW = "edited-review"
     SKIPPED = "skipped"
+    FAILED = "failed"
 
 
 STALE = frozenset({State.NEW, State.CHANGED})
@@ -94,6 +100,11 @@ def _excluded(site: Site, path: str) -> bool:
 
 
 def _state_of(sc: Sidecar, model: str, version: str) -> tuple[State, str]:
+    if sc.failed:
+        if sc.model != model or sc.prompt != version:
+            # A new model or prompt may well answer: ask once more.
+            return State.NEW, f"failed with {sc.model} / {sc.prompt}: asked again"
+        return State.FAILED, f"{sc.failure}: {sc.reason}"
     if sc.source == "author":
         return State.AUTHOR, "written by a person"
     if sc.edited:
@@ -135,6 +146,8 @@ def _classify(
             how = f"same content as {source_of(other)}"
         return state, other, "; ".join(x for x in (how, detail) if x)
     if sc is not None:
+        if sc.failed:
+            return State.NEW, home, "source changed since it failed: asked again"
         return State.CHANGED, home, "source changed since the text was made"
     return State.NEW, None, ""
 

@@ -8,6 +8,11 @@ timestamps beyond the generation date), so a no-op run rewrites nothing and a re
 diff shows only what changed. A person may edit `summary`, `abstract`, `alt` or
 `decorative` by hand: `generated` keeps a hash of the text as generated, and any
 difference marks the sidecar edited, after which it is never overwritten.
+
+A sidecar with `source: failed` holds no text: it remembers that this version of the
+source could not be enriched (`failure`, `reason`, with the fingerprint, model and prompt
+version it was tried with), so no later run, on any clone, pays for it again until one of
+those changes. Text a person adds to it (or `source: author`) wins, as everywhere.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ SUFFIX = ".enrich.yml"
 # /dev/zero behind a symlink) is refused before it is read into memory, parsed or cached.
 MAX_BYTES = 64 * 1024
 
-SOURCES = ("generated", "author", "edited")
+SOURCES = ("generated", "author", "edited", "failed")
 
 PAGE_FIELDS = ("summary", "abstract")
 IMAGE_FIELDS = ("alt", "decorative")
@@ -37,6 +42,12 @@ IMAGE_FIELDS = ("alt", "decorative")
 HEADER: dict[ItemKind, str] = {
     "page": "# Page summary for {name}. Edit summary/abstract freely: edited text is kept.\n",
     "image": "# Alt text for {name}. Edit alt/decorative freely: edited text is kept.\n",
+}
+FAILED_HEADER: dict[ItemKind, str] = {
+    "page": "# No summary could be made for {name} (see reason). Write one: add summary and\n"
+    "# abstract here and set `source: author`. Or: python -m pipeline enrich --retry-failed\n",
+    "image": "# No alt text could be made for {name} (see reason). Write one: add alt here and\n"
+    "# set `source: author`. Or: python -m pipeline enrich --retry-failed\n",
 }
 
 
@@ -69,6 +80,8 @@ class Sidecar:
     model: str | None = None
     prompt: str | None = None
     generated: str | None = None  # hash of the text as the model produced it
+    failure: str | None = None  # source: failed: refusal | max_tokens | invalid_request | ...
+    reason: str | None = None  # ... and what the API or the reply checks said
     input_tokens: int = 0
     output_tokens: int = 0
     date: str | None = None
@@ -80,10 +93,22 @@ class Sidecar:
         return text_hash(self.alt, self.decorative)
 
     @property
+    def has_text(self) -> bool:
+        return bool(self.summary or self.abstract or self.alt or self.decorative)
+
+    @property
+    def failed(self) -> bool:
+        """A remembered failure, with no text of a person's in it."""
+        return self.source == "failed" and not self.has_text
+
+    @property
     def edited(self) -> bool:
-        """A person changed the generated text (or said so with `source: edited`)."""
+        """A person changed the generated text (or said so with `source: edited`), or
+        wrote text into a failed one."""
         if self.source == "edited":
             return True
+        if self.source == "failed":
+            return self.has_text
         return self.source == "generated" and self.generated != self.text_hash
 
     @property
@@ -93,7 +118,7 @@ class Sidecar:
 
     @property
     def effective_source(self) -> str:
-        return "edited" if self.edited and self.source == "generated" else self.source
+        return "edited" if self.edited and self.source in ("generated", "failed") else self.source
 
 
 def _dump_scalar(key: str, value) -> str:
@@ -105,11 +130,14 @@ def _dump_scalar(key: str, value) -> str:
 def dumps(sc: Sidecar, name: str) -> str:
     """The exact text of a sidecar. Same value -> same bytes, always."""
     fields = PAGE_FIELDS if sc.kind == "page" else IMAGE_FIELDS
-    out = [HEADER[sc.kind].format(name=name)]
-    for key in fields:
-        out.append(_dump_scalar(key, getattr(sc, key)))
+    if sc.failed:
+        out = [FAILED_HEADER[sc.kind].format(name=name)]
+    else:
+        out = [HEADER[sc.kind].format(name=name)]
+        for key in fields:
+            out.append(_dump_scalar(key, getattr(sc, key)))
     out.append(_dump_scalar("source", sc.source))
-    for key in ("fingerprint", "model", "prompt", "generated"):
+    for key in ("failure", "reason", "fingerprint", "model", "prompt", "generated"):
         value = getattr(sc, key)
         if value is not None:
             out.append(_dump_scalar(key, value))
@@ -154,10 +182,6 @@ def loads(text: str, rel: str, kind: ItemKind) -> Sidecar:
         elif not isinstance(value, str):
             raise SidecarError(rel, f"{key} must be text", _line(text, key))
         values[key] = value
-    if kind == "page" and not (values.get("summary") or values.get("abstract")):
-        raise SidecarError(rel, "page sidecar has neither summary nor abstract", 1)
-    if kind == "image" and not values.get("alt") and not values.get("decorative"):
-        raise SidecarError(rel, "image sidecar has no alt text and is not marked decorative", 1)
     source = data.get("source", "author")
     if source not in SOURCES:
         raise SidecarError(
@@ -165,8 +189,13 @@ def loads(text: str, rel: str, kind: ItemKind) -> Sidecar:
             f"source must be one of {', '.join(SOURCES)}, got {source!r}",
             _line(text, "source"),
         )
+    if source != "failed":  # a remembered failure holds no text
+        if kind == "page" and not (values.get("summary") or values.get("abstract")):
+            raise SidecarError(rel, "page sidecar has neither summary nor abstract", 1)
+        if kind == "image" and not values.get("alt") and not values.get("decorative"):
+            raise SidecarError(rel, "image sidecar has no alt text and is not marked decorative", 1)
     values["source"] = source
-    for key in ("fingerprint", "model", "prompt", "generated", "date"):
+    for key in ("fingerprint", "model", "prompt", "generated", "date", "failure", "reason"):
         if data.get(key) is not None:
             values[key] = str(data[key])
     for key in ("input_tokens", "output_tokens"):

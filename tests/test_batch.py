@@ -39,6 +39,10 @@ def test_submit_then_collect(bsite, fake_api):
     assert result.code == 0, result.err
     (create,) = submitted(fake_api)
     assert len(create["requests"]) == 5  # 4 pages + 1 unique image; no duplicates
+    # A batch runs longer than 5 minutes: its shared prefix is cached for an hour.
+    for request in create["requests"]:
+        [block] = request["params"]["system"]
+        assert block["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     assert bsite.sidecar_bytes() == {}
     pending = load(bsite.root / ".enrich")
     assert len(pending) == 1 and len(pending[0]["items"]) == 5
@@ -54,15 +58,14 @@ def test_submit_then_collect(bsite, fake_api):
     ledger_text = (bsite.root / ".enrich" / "ledger.jsonl").read_text()
     records = [json.loads(line) for line in ledger_text.splitlines()]
     assert {r["mode"] for r in records} == {"batch"}
+    assert sum(r.get("cache_creation_1h_input_tokens", 0) for r in records) > 0
     for r in records:
-        usage = Usage(
-            r["input_tokens"],
-            r["output_tokens"],
-            r["cache_creation_input_tokens"],
-            r["cache_read_input_tokens"],
-        )
-        # The ledger keeps 8 decimals.
-        assert r["cost_usd"] == pytest.approx(cost("claude-haiku-5-5", usage) / 2, abs=1e-8)
+        hour = r.get("cache_creation_1h_input_tokens", 0)
+        assert hour == r["cache_creation_input_tokens"]  # every write is a 1-hour one
+        fresh = Usage(r["input_tokens"], r["output_tokens"], 0, r["cache_read_input_tokens"])
+        # Half price, and a 1-hour write costs 2x the (batch) input price.
+        expected = cost("claude-haiku-5-5", fresh) / 2 + hour * 0.05 * 2 / 1e6
+        assert r["cost_usd"] == pytest.approx(expected, abs=1e-8)  # the ledger keeps 8 decimals
 
 
 def test_up_to_date_items_never_enter_a_batch(bsite, fake_api):
@@ -193,3 +196,30 @@ def test_batch_commit_records_the_pending_batch(repo, fake_api):
     assert repo.run("enrich", "--batch", "--commit").code == 0
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
     assert changed == [".enrich/batches.json"]
+
+
+def test_batch_dry_run_prices_the_one_hour_write_at_batch_price(bsite):
+    import re
+
+    def figures(*extra: str) -> tuple[int, float]:
+        out = bsite.run("enrich", "--dry-run", *extra).out
+        m = re.search(r"([\d,]+) token-equivalents .* about \$([\d.]+)", out)
+        assert m, out
+        return int(m.group(1).replace(",", "")), float(m.group(2))
+
+    direct_paid, direct_dollars = figures()
+    batch_paid, batch_dollars = figures("--batch")
+    assert "at batch price" in bsite.run("enrich", "--dry-run", "--batch").out
+    assert batch_paid > direct_paid  # two prefixes written at 2x instead of 1.25x
+    assert batch_dollars < direct_dollars  # ... and still about half the price
+
+
+def test_commit_includes_remembered_failures_and_says_so(repo, fake_api):
+    from fake_anthropic import Refusal
+
+    fake_api.responses_by_marker["Words of page 1"] = Refusal("No.")
+    assert repo.run("enrich", "--commit").code == 1
+    body = git(repo, "log", "-1", "--format=%b")
+    assert "0 failed and stay stale; 1 recorded as failed" in body
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert "content/p1.md.enrich.yml" in changed  # the memory is committed with the rest

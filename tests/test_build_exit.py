@@ -51,9 +51,26 @@ def test_build_with_key_exits_1_when_an_item_failed_and_still_builds(small_site,
     )
     proc = run_in(small_site, "pipeline", "build", key="test-key", base_url=fake_api.url)
     assert proc.returncode == 1, proc.stderr
-    assert "other.md: API error 400" in proc.stderr
+    assert "other.md: failed (invalid_request): API error 400" in proc.stderr
     assert (small_site.docs / "index.md.enrich.yml").exists()  # the rest was enriched
     assert (small_site.root / "site" / "other" / "index.html").exists()
+
+
+def test_a_known_failure_is_a_warning_and_never_blocks_a_frozen_build(small_site, fake_api):
+    fake_api.add_fault(
+        400, times=5, match=lambda path, body: bool(body) and "Another page" in json.dumps(body)
+    )
+    assert small_site.run("enrich").code == 1  # failed now, and remembered
+    assert small_site.states()["other.md"] == "failed"
+    proc = run_in(small_site, "pipeline", "build", "--frozen")
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: content/other.md: enrichment failed (invalid_request: API error 400" in (
+        proc.stderr
+    )
+    assert "Traceback" not in proc.stderr
+    html = (small_site.root / "site" / "other" / "index.html").read_text()
+    # No generated text: the page describes itself with its first paragraph.
+    assert '<meta name="description" content="Another page with words.">' in html
 
 
 def test_plain_mkdocs_build_warns_on_a_corrupt_sidecar_so_strict_fails(small_site):

@@ -152,16 +152,19 @@ def test_rejected_key_is_one_line_exit_2_and_nothing_written(site3, fake_api, mo
     assert site3.sidecar_bytes() == {}
 
 
-def test_a_400_for_one_image_reports_it_and_the_rest_go_on(site3, fake_api):
+def test_a_400_for_one_image_is_remembered_as_failed_and_the_rest_go_on(site3, fake_api):
     fake_api.add_fault(
         400, times=5, match=lambda path, body: bool(body) and "photo.png" in json.dumps(body)
     )
     result = site3.run("enrich")
     assert result.code == 1
-    assert "img/photo.png: API error 400" in result.err
+    assert "img/photo.png: failed (invalid_request): API error 400" in result.err
+    assert fake_api.calls("/v1/messages") == 5  # never retried: the same request fails again
     states = site3.states()
-    assert states.pop("img/photo.png") == "new"
+    assert states.pop("img/photo.png") == "failed"
     assert set(states.values()) == {"up-to-date"}
+    again = site3.run("enrich")
+    assert again.code == 0 and fake_api.calls("/v1/messages") == 5
 
 
 def test_429_with_retry_after_ms_is_retried_by_the_sdk(site3, fake_api):

@@ -231,9 +231,9 @@ def test_unparseable_reply_fails_that_item_only_and_is_in_the_ledger(pages, fake
     result = pages.run("enrich")
     assert result.code == 1
     assert "Traceback" not in result.err
-    assert f"guide.md: malformed output after a retry: {why}" in result.err
+    assert f"guide.md: failed (invalid_reply): {why};" in result.err
     states = pages.states()
-    assert states.pop("guide.md") == "new"
+    assert states.pop("guide.md") == "failed"  # remembered: not paid for again
     assert set(states.values()) == {"up-to-date"}
     guide = [r for r in ledger_lines(pages) if r["item"] == "guide.md"]
     assert [(r["attempt"], r["status"]) for r in guide] == [(1, "invalid"), (2, "invalid")]

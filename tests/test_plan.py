@@ -212,6 +212,7 @@ def test_human_status_is_a_short_table(small):
         "edited",
         "review",
         "skipped",
+        "failed",
     ]
     pages_row = next(line for line in lines if line.startswith("pages"))
     assert pages_row.split()[1:3] == ["0", "1"]

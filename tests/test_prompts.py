@@ -124,9 +124,10 @@ def test_fit_prefers_a_sentence_end():
         ('{"summary": "x"}', "no 'abstract'"),
         ('{"summary": 3, "abstract": "y"}', "'summary' is not str"),
         ('{"summary": " ", "abstract": "y"}', "summary is empty"),
-        ('{"summary": "<em>x</em>", "abstract": "y"}', "summary contains markup"),
-        ('{"summary": "x &amp; y", "abstract": "y"}', "summary contains markup"),
+        ('{"summary": "<em onclick=x>x</em>", "abstract": "y"}', "summary contains an HTML tag"),
+        ('{"summary": "&lt;script&gt;", "abstract": "y"}', "summary contains an HTML element"),
         ('{"summary": "' + "x" * 161 + '", "abstract": "y"}', "161 characters"),
+        # ... which the checks tell the model (the fixture table, test_replies.py, has more)
     ],
 )
 def test_page_reply_rules(reply, message):

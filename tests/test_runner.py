@@ -74,22 +74,29 @@ def test_upgrade_sends_exactly_the_outdated_items(site3, fake_messages):
     assert {b["model"] for b in fake_messages.messages()} == {"claude-haiku-4-5"}
 
 
-def test_malformed_output_is_rejected_retried_once_then_reported(site3, fake_messages):
+def test_malformed_output_is_rejected_retried_once_then_remembered_as_failed(site3, fake_messages):
     fake_messages.responses_by_marker["five steps"] = "not json at all"
     summary = enrich(site3, fake_messages, only="pages")
     [problem] = summary.failed
-    assert (problem.path, problem.message) == (
-        "guide.md",
-        "malformed output after a retry: reply is not JSON",
-    )
+    assert problem.path == "guide.md"
+    assert problem.message.startswith("failed (invalid_reply): reply is not JSON;")
+    assert summary.remembered == [problem]
     guide = [b for b in fake_messages.messages() if title_of(b) == "Guide"]
     assert len(guide) == 2
     assert "previous reply was rejected" in user_text(guide[1])
-    assert states(site3)["guide.md"] == "new"
+    assert states(site3)["guide.md"] == "failed"
     assert [r["status"] for r in ledger(site3) if r["item"] == "guide.md"] == [
         "invalid",
         "invalid",
     ]
+    sc = store.read(site3.docs, "guide.md.enrich.yml")
+    assert (sc.source, sc.failure, sc.reason) == ("failed", "invalid_reply", "reply is not JSON")
+    assert sc.model == "claude-haiku-5-5" and sc.prompt == "page-3" and sc.fingerprint
+    fake_messages.forget()
+    assert enrich(site3, fake_messages, only="pages").failed == []
+    assert fake_messages.sent == []  # remembered: not paid for again
+    enrich(site3, fake_messages, only="pages", retry_failed=True)
+    assert [title_of(b) for b in fake_messages.sent] == ["Guide", "Guide"]
 
 
 @pytest.mark.parametrize(
@@ -98,28 +105,39 @@ def test_malformed_output_is_rejected_retried_once_then_reported(site3, fake_mes
         {"summary": '"><script>alert(1)</script>', "abstract": "Fine."},
         {"summary": "", "abstract": "Fine."},
         {"summary": "See [here](http://evil.example)", "abstract": "Fine."},
-        {"summary": "**Bold** claim", "abstract": "Fine."},
+        {"summary": "Fine.", "abstract": '<img src=x onerror="alert(1)">'},
     ],
 )
 def test_markup_or_empty_output_is_never_stored(site3, fake_messages, bad):
     fake_messages.responses_by_marker["five steps"] = bad
     summary = enrich(site3, fake_messages, only="pages")
     assert [p.path for p in summary.failed] == ["guide.md"]
-    assert not (site3.docs / "guide.md.enrich.yml").exists()
+    sc = store.read(site3.docs, "guide.md.enrich.yml")
+    assert sc.failed and not sc.has_text  # only the memory of the failure is stored
 
 
-def test_control_characters_are_stripped_and_too_long_output_is_cut_after_a_retry(
-    site3, fake_messages
-):
+def test_code_naming_reply_is_stored_as_plain_text_in_one_request(site3, fake_messages):
+    fake_messages.responses_by_marker["five steps"] = {
+        "summary": "**Patching** a tube: call `__init__.py`'s *args and **kwargs hooks.",
+        "abstract": "Result<T, E> & std::vector<int> -> fine.",
+    }
+    assert enrich(site3, fake_messages, only="pages").failed == []
+    assert len([b for b in fake_messages.messages() if title_of(b) == "Guide"]) == 1
+    sc = store.read(site3.docs, "guide.md.enrich.yml")
+    assert sc.summary == "Patching a tube: call __init__.py's *args and **kwargs hooks."
+    assert sc.abstract == "Result<T, E> & std::vector<int> -> fine."
+
+
+def test_control_characters_are_stripped_and_too_long_output_is_cut_at_once(site3, fake_messages):
     fake_messages.responses_by_marker["five steps"] = {
         "summary": "Patch\u0000 a\u202e tube\u200b.\nNow.",
-        "abstract": "Word " * 100,
+        "abstract": "Some words. " * 40,
     }
     assert enrich(site3, fake_messages, only="pages").failed == []
     sc = store.read(site3.docs, "guide.md.enrich.yml")
     assert sc.summary == "Patch a tube. Now."
-    assert len(sc.abstract) <= 400
-    record = next(r for r in ledger(site3) if r["item"] == "guide.md" and r["attempt"] == 2)
+    assert sc.abstract == ("Some words. " * 33).strip()  # 395 characters, whole sentences
+    [record] = [r for r in ledger(site3) if r["item"] == "guide.md"]
     assert record["status"] == "cut"
     assert "cut" in site3.run("report", "--review").out
 

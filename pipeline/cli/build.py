@@ -12,6 +12,7 @@ from pipeline.cli.common import has_key, load_plan, report_problems
 from pipeline.cli.enrich import enrich_command
 from pipeline.cli.status import display_path
 from pipeline.config import check_site_dir
+from pipeline.plan import State
 
 
 def build_command(
@@ -33,6 +34,16 @@ def build_command(
     stale = plan.stale()
     env = dict(os.environ)
     problems = 0
+    # Known failures never block a build: the page renders from the author's text or its
+    # first paragraph. Named once, as a warning.
+    for item in plan.items:
+        if item.state is State.FAILED:
+            click.echo(
+                f"warning: {display_path(site, item.path)}: enrichment failed ({item.detail}); "
+                "rendered from the author's text or the first paragraph. "
+                "See `python -m pipeline status`.",
+                err=True,
+            )
     if frozen:
         report_problems(site, plan.problems)
         problems = len(plan.problems)

@@ -39,6 +39,7 @@ def enrich_command(
     dry_run: bool = False,
     only: str | None = None,
     upgrade: bool = False,
+    retry_failed: bool = False,
     max_cost: float | None = None,
     max_tokens: int | None = None,
     concurrency: int | None = None,
@@ -60,6 +61,8 @@ def enrich_command(
         concurrency=concurrency or o.concurrency,
         model=plan.model,
         force=tuple(docs_relative(site, p) for p in force),
+        retry_failed=retry_failed,
+        fallback_model=o.fallback_model,
     )
     if opts.max_cost and price_for(opts.model) is None:
         raise Fatal(
@@ -90,7 +93,7 @@ def enrich_command(
         works, prep_problems = build_work(plan, items, opts.model)
         report_problems(site, prep_problems)
         works = count_tokens(works, client)
-        print_dry_run(works, opts.model, client is not None)
+        print_dry_run(works, opts.model, client is not None, batch=batch)
         sizes = count_prefixes(works, client) if client is not None else {}
         if sizes:
             click.echo(prefix_line(opts.model, sizes, "count_tokens"))
@@ -159,8 +162,17 @@ def _print_summary(plan: Plan, summary) -> None:
         f"{u.cache_read_input_tokens:,} read), ${summary.dollars:.4f}."
     )
     click.echo(line)
-    if summary.failed:
-        click.echo(f"{len(summary.failed)} item(s) failed and stay stale (listed above).")
+    remembered = len(summary.remembered)
+    if remembered:
+        click.echo(
+            f"{remembered} item(s) failed and are recorded as failed: not asked again until "
+            "they change (`status` says what to do; `enrich --retry-failed` asks now)."
+        )
+    if len(summary.failed) > remembered:
+        click.echo(
+            f"{len(summary.failed) - remembered} item(s) failed and stay stale for the next "
+            "run (listed above)."
+        )
     if summary.remaining:
         click.echo(
             f"Budget reached: {len(summary.remaining)} item(s) remain for the next run: "
@@ -169,7 +181,7 @@ def _print_summary(plan: Plan, summary) -> None:
         )
 
 
-def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
+def print_dry_run(works: list[Work], model: str, has_key: bool, *, batch: bool = False) -> None:
     total_in = 0
     total_out = 0
     for w in works:
@@ -183,10 +195,15 @@ def print_dry_run(works: list[Work], model: str, has_key: bool) -> None:
         )
     source = "count_tokens" if has_key else "a local estimate (set ANTHROPIC_API_KEY to count)"
     # What the run pays: each kind's first request writes the cached prefix, the rest read it.
-    paid = estimate.equivalents(((w.item.kind, w.estimate) for w in works), model)
-    dollars = cost(model, Usage(input_tokens=round(paid), output_tokens=total_out)) or 0.0
+    # Batches cache the prefix for an hour: its one write costs 2x, not 1.25x.
+    paid = estimate.equivalents(
+        ((w.item.kind, w.estimate) for w in works), model, ttl="1h" if batch else "5m"
+    )
+    usage = Usage(input_tokens=round(paid), output_tokens=total_out)
+    dollars = cost(model, usage, batch=batch) or 0.0
+    price = " at batch price" if batch else ""
     click.echo(
         f"Would send {len(works)} request(s): {total_in:,} input tokens by {source}, "
         f"{round(paid):,} token-equivalents with the cached prefix, about "
-        f"${dollars:.4f} at {model} with typical output. Nothing was spent."
+        f"${dollars:.4f} at {model}{price} with typical output. Nothing was spent."
     )

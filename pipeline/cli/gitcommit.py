@@ -67,9 +67,11 @@ def _message(summary, note: str) -> str:
             f"enrich: {pages} page summaries, {images} alt texts "
             f"({u.input_tokens + u.output_tokens:,} tokens, ${summary.dollars:.4f})"
         )
-        body = f"{summary.requests} request(s); {len(summary.failed)} failed and stay stale" + (
-            f"; {len(summary.remaining)} left by the budget" if summary.remaining else ""
-        )
+        remembered = len(getattr(summary, "remembered", ()))
+        body = (
+            f"{summary.requests} request(s); {len(summary.failed) - remembered} failed and "
+            f"stay stale; {remembered} recorded as failed"
+        ) + (f"; {len(summary.remaining)} left by the budget" if summary.remaining else "")
     if note:
         body = f"{body}; {note}" if body else note
     return head + ("\n\n" + body if body else "")

@@ -69,6 +69,7 @@ def prune(config_file: str, dry_run: bool) -> int:
 )
 @click.option("--only", type=click.Choice(["pages", "images"]), help="Enrich only pages or images.")
 @click.option("--upgrade", is_flag=True, help="Also re-make outdated items (older model/prompt).")
+@click.option("--retry-failed", is_flag=True, help="Also ask again for items remembered as failed.")
 @click.option("--max-cost", type=click.FloatRange(min=0, min_open=True), help="Dollar budget.")
 @click.option("--max-tokens", type=click.IntRange(min=1), help="Token budget (input+output).")
 @click.option("--concurrency", type=click.IntRange(1, 32), help="Requests in flight at once.")
@@ -84,6 +85,7 @@ def enrich(
     dry_run,
     only,
     upgrade,
+    retry_failed,
     max_cost,
     max_tokens,
     concurrency,
@@ -105,6 +107,7 @@ def enrich(
         dry_run=dry_run,
         only=only,
         upgrade=upgrade,
+        retry_failed=retry_failed,
         max_cost=max_cost,
         max_tokens=max_tokens,
         concurrency=concurrency,

@@ -154,10 +154,10 @@ def review_rows(plan: Plan, records: list[dict]) -> list[tuple[str, str, str]]:
         if key in seen or current.get(key) != r.get("fingerprint"):
             continue
         if r.get("status") == "cut":
-            out.append(("cut", r["item"], "reply was too long twice and was cut to fit"))
+            out.append(("cut", r["item"], "reply was too long and was cut at a sentence end"))
             seen.add(key)
         elif r.get("status") == "ok" and r.get("retried"):
-            out.append(("retried", r["item"], "first reply broke a rule and was re-asked"))
+            out.append(("retried", r["item"], "first reply failed and was asked again"))
             seen.add(key)
         elif r.get("input_cut") and r.get("status") == "ok":
             out.append(("long page", r["item"], "page text was cut at page_token_budget"))

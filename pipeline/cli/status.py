@@ -14,6 +14,7 @@ from pipeline.enrich.prompts import (
     prefix_estimates,
     prefix_line,
 )
+from pipeline.enrich.results import ADVICE, HAND_WRITTEN
 from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, ItemKind
 from pipeline.plan import STALE, Plan, State
 from pipeline.text import printable
@@ -32,6 +33,7 @@ _COLUMNS = [
     (State.EDITED, "edited"),
     (State.EDITED_REVIEW, "review"),
     (State.SKIPPED, "skipped"),
+    (State.FAILED, "failed"),
 ]
 
 
@@ -45,6 +47,12 @@ def display_path(plan_or_site, rel: str) -> str:
     except ValueError:
         return printable(str(full))
     return printable(str(full) if shown.startswith("../..") else shown)
+
+
+def failed_advice(item) -> str:
+    """What a person can do about an item remembered as failed."""
+    failure = item.detail.split(":", 1)[0]
+    return ADVICE.get(failure, "write the text by hand, or run `enrich --retry-failed`")
 
 
 def item_estimates(plan: Plan) -> dict[tuple[ItemKind, str], int]:
@@ -106,6 +114,7 @@ def to_json(plan: Plan) -> dict:
             "images": {s.value: counts["image"][s] for s in State},
             "stale": len(plan.stale()),
             "outdated": len(plan.outdated()),
+            "failed": sum(1 for i in plan.items if i.state is State.FAILED),
             "estimated_input_tokens": est,
             "estimated_input_cost_usd": {
                 k: cost(plan.model, Usage(input_tokens=v)) for k, v in est.items()
@@ -131,6 +140,7 @@ def to_json(plan: Plan) -> dict:
                 "paths": list(i.paths) or [i.path],
                 "pages": list(i.pages),
                 **({"references": refs.get(i.path, [])} if i.kind == "page" else {}),
+                **({"advice": failed_advice(i)} if i.state is State.FAILED else {}),
             }
             for i in plan.items
         ],
@@ -198,6 +208,12 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
         extras.append(
             "skipped references: " + ", ".join(f"{n} {why}" for why, n in sorted(skipped.items()))
         )
+    failed = [i for i in plan.items if i.state is State.FAILED]
+    if failed:
+        extras.append(
+            f"failed: {len(failed)} (not asked again until they change; "
+            "`enrich --retry-failed` asks now)"
+        )
     if plan.problems:
         extras.append(f"problems: {len(plan.problems)} (listed on stderr)")
     if extras:
@@ -215,8 +231,12 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
             extra = f"  {i.detail}" if i.detail else ""
             used = f" (used on {len(i.pages)} pages)" if len(i.pages) > 1 else ""
             lines.append(f"  {label:<10} {i.kind:<5}  {printable(i.path)}{used}{extra}")
+            if i.state is State.FAILED:
+                lines.append(f"{'':19}what to do: {failed_advice(i)}")
     if hidden:
         lines.append(f"  … and {hidden} more (-v for all)")
+    if any(i.state is State.FAILED for i in shown):
+        lines.append(f"  Text a person writes always wins: {HAND_WRITTEN}.")
     if verbose and plan.orphans:
         lines.append("")
         lines.extend(f"  orphan     {o}" for o in plan.orphans)

@@ -42,6 +42,9 @@ class BatchResult(NamedTuple):
     custom_id: str
     kind: ResultKind
     outcome: Reply | str  # the reply when succeeded, else why it was not
+    # errored: the error's type; `invalid_request_error` is permanent (the same request
+    # fails again), `overloaded_error` / `api_error` are transient.
+    error_type: str = ""
 
 
 class MessagesAPI(Protocol):
@@ -64,11 +67,13 @@ class MessagesAPI(Protocol):
         ...
 
 
-# The 5-minute TTL for direct runs and batches alike: a read refreshes it, so one write
-# serves a whole run whose requests of a kind come less than 5 minutes apart; the 1-hour
-# TTL costs 2x instead of 1.25x per write and pays only when they come further apart
-# (BENCHMARKS.md, "Prompt caching", works it out).
+# The 5-minute TTL for direct runs: a read refreshes it, so one write serves a whole run
+# whose requests of a kind come less than 5 minutes apart. Batches use the 1-hour TTL
+# (`with_ttl`): a batch runs for minutes to hours, in no order we control, and the batch
+# docs advise it for a shared prefix; a write costs 2x instead of 1.25x (BENCHMARKS.md,
+# "Cache TTL for batches").
 CACHE_CONTROL = {"type": "ephemeral"}
+BATCH_TTL = "1h"
 
 
 def system_blocks(system: str) -> list[dict]:
@@ -76,6 +81,15 @@ def system_blocks(system: str) -> list[dict]:
     # and its last block the breakpoint: everything item-specific comes after it, in the
     # user turn. Under the model's minimum it is simply not cached (`status` says so).
     return [{"type": "text", "text": system, "cache_control": dict(CACHE_CONTROL)}]
+
+
+def with_ttl(params: dict, ttl: str) -> dict:
+    """`params` with every cache breakpoint of its system prompt set to `ttl`."""
+    system = [
+        {**b, "cache_control": {**b["cache_control"], "ttl": ttl}} if "cache_control" in b else b
+        for b in params["system"]
+    ]
+    return {**params, "system": system}
 
 
 def message_params(

@@ -4,8 +4,11 @@ A run first collects every pending batch that has ended, then submits what is st
 stale and not already pending, records the pending batches in a committed file
 (`.enrich/batches.json`), and exits; the next run (or `--wait`) collects. A result is
 written only if its item's fingerprint still matches and nobody edited its sidecar
-meanwhile; errored, expired, canceled and invalid results leave the item stale, so
-the next run submits it again.
+meanwhile. Each result goes through the same path as a direct reply (results.py): kept,
+a second try (sent with the next batch, recorded as attempt 2), or remembered as failed
+(a refusal, a reply cut off twice, an `invalid_request_error`, two broken replies).
+Expired, canceled and transiently errored results (`overloaded_error`, `api_error`)
+leave the item stale, so it is submitted again.
 """
 
 from __future__ import annotations
@@ -24,16 +27,19 @@ from pathlib import Path
 from pipeline import sidecars as store
 from pipeline.enrich.api import MessagesAPI
 from pipeline.enrich.pricing import cost
-from pipeline.enrich.replies import Invalid
-from pipeline.enrich.runner import (
+from pipeline.enrich.results import (
+    Attempt,
     Outcome,
     Summary,
-    Work,
-    _parse,
-    _record,
-    _sidecar,
+    Verdict,
+    judge_error,
+    judge_reply,
+    record,
+    second_try,
+    settle,
     store_outcome,
 )
+from pipeline.enrich.runner import MAX_OUTPUT, Work
 from pipeline.errors import Fatal, Problem
 from pipeline.fsutil import atomic_write, read_regular
 from pipeline.model import ItemKind, is_item_kind
@@ -102,6 +108,15 @@ def _check_entry(entry) -> None:
     rel = entry["path"]
     if not _docs_relative(rel):
         raise ValueError(f"item path {rel[:80]!r} is not a path inside docs_dir")
+    if "model" in entry and not isinstance(entry["model"], str):
+        raise ValueError(f"item {rel[:80]!r}: model is not text")
+    if entry.get("attempt", 1) not in (1, 2):
+        raise ValueError(f"item {rel[:80]!r}: attempt is not 1 or 2")
+    budget = entry.get("max_tokens")
+    if budget is not None and (
+        not isinstance(budget, int) or isinstance(budget, bool) or not 0 < budget <= 64_000
+    ):
+        raise ValueError(f"item {rel[:80]!r}: max_tokens is not a token budget")
     # `home` is written for people reading the file; it is recomputed, never trusted.
     if entry.get("home", store.sidecar_path(rel)) != store.sidecar_path(rel):
         raise ValueError(f"item {rel[:80]!r}: home {str(entry['home'])[:80]!r} is not its sidecar")
@@ -159,21 +174,38 @@ class BatchRun:
     summary: Summary = field(default_factory=Summary)
     submitted: int = 0
     pending: int = 0
+    # Results by class: sources changed while the batch ran (dropped, sent again)...
     requeued: list[str] = field(default_factory=list)
+    # ... expired, canceled or transiently errored (sent again): (path, why)
+    transient: list[tuple[str, str]] = field(default_factory=list)
+    # ... a second try the policy allows, sent with the next batch: (kind, path) -> how
+    retries: dict[tuple[ItemKind, str], Attempt] = field(default_factory=dict)
+    # ... settled this run, text or a remembered failure: never sent again by it
+    settled: set[tuple[ItemKind, str]] = field(default_factory=set)
 
 
-def collect(plan: Plan, client: MessagesAPI, batch: dict, run_id: str, result: BatchRun) -> None:
+_PERMANENT = "invalid_request_error"
+
+
+def collect(
+    plan: Plan,
+    client: MessagesAPI,
+    batch: dict,
+    run_id: str,
+    result: BatchRun,
+    fallback_model: str | None = None,
+) -> None:
     current = {(i.kind, i.path): i for i in plan.items}
     entries = {e["custom_id"]: e for e in batch["items"]}
-    model = batch["model"]
+    configured = batch["model"]
     seen = set()
-    for cid, kind, reply in client.batch_results(batch["id"]):
+    for cid, kind, reply, error_type in client.batch_results(batch["id"]):
         entry = entries.get(cid)
         if entry is None:
             continue
         seen.add(cid)
-        item = current.get((entry["kind"], entry["path"]))
-        when = time.monotonic()
+        key = (entry["kind"], entry["path"])
+        item = current.get(key)
         # The item as it was when submitted: its fingerprint is what the text describes.
         # Its home is the plan's (a path read back from a file is never written to).
         recorded = Item(
@@ -183,55 +215,104 @@ def collect(plan: Plan, client: MessagesAPI, batch: dict, run_id: str, result: B
             fingerprint=entry["fingerprint"],
             home=item.home if item else store.sidecar_path(entry["path"]),
         )
+        attempt = Attempt(
+            entry.get("attempt", 1),
+            model=entry.get("model", configured),
+            max_tokens=entry.get("max_tokens"),
+        )
         log = partial(
-            _record,
+            record,
             run_id,
             recorded,
-            model,
-            attempt=1,
-            started=when,
+            attempt.model,
+            attempt=attempt.number,
+            started=time.monotonic(),
             mode="batch",
             batch=batch["id"],
         )
-        # `reply` is why, not a Reply, exactly when the result did not succeed.
+        out = Outcome(recorded)
         if kind != "succeeded" or isinstance(reply, str):
-            out = Outcome(recorded)
-            out.records.append(log(status=kind, error=str(reply)))
-            out.problem = Problem(entry["path"], f"batch result {kind}: {reply}; re-queued")
-            _finish(plan, out, result)
-            continue
-        dollars = cost(model, reply.usage, batch=True) or 0.0
-        out = Outcome(recorded, usage=reply.usage, dollars=dollars)
-        status = "ok"
-        try:
-            fields = _parse(entry["kind"], reply.text, cut=False)
-        except Invalid as e:
-            status = "invalid"
-            out.problem = Problem(entry["path"], f"malformed batch output: {e}; re-queued")
-            fields = None
-        if fields is not None:
-            if item is None or item.fingerprint != entry["fingerprint"]:
-                # The source changed while the batch ran: this text describes an old
-                # version. Drop it; the item is stale and goes into the next batch.
-                status = "superseded"
-                result.requeued.append(entry["path"])
-            else:
-                out.sidecar = _sidecar(recorded, fields, model, reply.usage)
-        out.records.append(
-            log(
-                status=status,
-                error="" if status == "ok" else status,
-                usage=reply.usage,
-                dollars=dollars,
-                request_id=reply.request_id,
+            why = f"batch result {kind}" + (
+                f" ({error_type}): {reply}" if kind == "errored" else ""
             )
-        )
-        _finish(plan, out, result)
+            verdict = judge_error(
+                why, permanent=kind == "errored" and error_type == _PERMANENT, transient=True
+            )
+            out.records.append(log(status=kind, error=why))
+        else:
+            dollars = cost(attempt.model, reply.usage, batch=True) or 0.0
+            out.usage, out.dollars = reply.usage, dollars
+            verdict = judge_reply(entry["kind"], reply)
+            out.records.append(
+                log(
+                    status=verdict.status,
+                    error=verdict.reason,
+                    usage=reply.usage,
+                    dollars=dollars,
+                    request_id=reply.request_id,
+                    retried=attempt.number > 1,
+                )
+            )
+        _settle(plan, out, verdict, attempt, item, entry, configured, fallback_model, result)
     for cid, entry in entries.items():
         if cid not in seen:
+            result.transient.append((entry["path"], "missing from the batch results"))
             result.summary.failed.append(
                 Problem(entry["path"], "missing from the batch results; re-queued")
             )
+
+
+def _settle(
+    plan: Plan,
+    out: Outcome,
+    verdict: Verdict,
+    attempt: Attempt,
+    item: Item | None,
+    entry: dict,
+    configured: str,
+    fallback_model: str | None,
+    result: BatchRun,
+) -> None:
+    key = (entry["kind"], entry["path"])
+    if item is None or item.fingerprint != entry["fingerprint"]:
+        # The source changed while the batch ran: this answer is about an old version.
+        # Drop it; the item is stale and goes into the next batch.
+        if verdict.kept or verdict.failure:
+            result.requeued.append(entry["path"])
+            if out.records:
+                out.records[-1]["status"] = "superseded"
+        else:
+            result.transient.append((entry["path"], verdict.reason))
+        result.summary.add(out, None)
+        store_outcome(plan, out)
+        return
+    if verdict.transient:
+        result.transient.append((entry["path"], verdict.reason))
+        result.summary.add(out, Problem(entry["path"], f"{verdict.reason}; re-queued"))
+        store_outcome(plan, out)
+        return
+    budget = {"max_tokens": attempt.max_tokens or MAX_OUTPUT[out.item.kind]}
+    following = None if verdict.kept else second_try(verdict, attempt, budget, fallback_model)
+    if following is not None:
+        result.retries[key] = following
+        result.summary.add(out, None)
+        store_outcome(plan, out)
+        return
+    settle(out, verdict, attempt, configured)
+    result.settled.add(key)
+    _finish(plan, out, result)
+
+
+def retry_entry(attempt: Attempt | None, configured: str) -> dict:
+    """What batches.json records of a request beyond the item: how it was asked."""
+    if attempt is None:
+        return {}
+    extra: dict = {"attempt": attempt.number}
+    if attempt.model and attempt.model != configured:
+        extra["model"] = attempt.model
+    if attempt.max_tokens:
+        extra["max_tokens"] = attempt.max_tokens
+    return extra
 
 
 def _finish(plan: Plan, out: Outcome, result: BatchRun) -> None:

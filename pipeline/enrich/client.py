@@ -90,7 +90,11 @@ def _failure(e: Exception) -> Exception:
     if isinstance(e, anthropic.APIStatusError):
         message = _error_message(e)
         retryable = e.status_code in (408, 409, 429) or e.status_code >= 500
-        return RequestFailed(f"API error {e.status_code}: {message}", retryable=retryable)
+        return RequestFailed(
+            f"API error {e.status_code}: {message}",
+            retryable=retryable,
+            permanent=e.status_code in (400, 413),
+        )
     if isinstance(e, anthropic.APITimeoutError):
         return RequestFailed("request timed out after retries", retryable=True)
     if isinstance(e, anthropic.APIConnectionError):
@@ -168,7 +172,8 @@ class Client:
                     err = result.error
                     inner = getattr(err, "error", err)
                     why = getattr(inner, "message", None) or json.dumps(err.model_dump())[:200]
-                    yield BatchResult(entry.custom_id, kind, str(why))
+                    error_type = str(getattr(inner, "type", "") or "")
+                    yield BatchResult(entry.custom_id, kind, str(why), error_type)
                 else:
                     yield BatchResult(entry.custom_id, kind, kind)
         except anthropic.APIError as e:

@@ -4,8 +4,10 @@ Two figures. Input tokens: what each request carries, by the local estimate (the
 counting rule in pricing.py), the same whether or not the prefix is cached; this is what
 `--max-tokens` budgets count. Token-equivalents: what a run pays for them, in fresh input
 tokens, with the cached prefix counted as the API bills it: the first request of a kind
-writes the prefix (1.25x), every later one in the same run reads it (0.1x), when it
-reaches the model's minimum cacheable length; otherwise every request pays it in full.
+writes the prefix (1.25x; 2x with the 1-hour TTL batches use), every later one in the
+same run reads it (0.1x, or the model's own read price), when it reaches the model's
+minimum cacheable length; otherwise every request pays it in full. Images are counted by
+each model's rule (pricing.estimate_image_tokens).
 
 The plan decides what is stale; pricing a request is this stage's business, so the plan
 holds no estimate and never imports the prompts.
@@ -18,6 +20,7 @@ from collections.abc import Iterable
 
 from pipeline.enrich.pricing import (
     CACHE_READ,
+    CACHE_WRITE_1H,
     CACHE_WRITE_5M,
     estimate_image_tokens,
     estimate_text_tokens,
@@ -61,7 +64,7 @@ def page_tokens(page: PageSource, model: str, options: Options) -> int:
 def image_tokens(image: ImageFile, model: str, options: Options) -> int:
     """Input tokens of one image request: the image as sent, after downscaling."""
     w, h = scaled_size(image.width, image.height, options.image_max_edge)
-    return estimate_image_tokens(w, h) + IMAGE_FRAME + _fixed("image", model)
+    return estimate_image_tokens(w, h, model) + IMAGE_FRAME + _fixed("image", model)
 
 
 def item_tokens(source: PageSource | ImageFile, model: str, options: Options) -> int:
@@ -83,14 +86,18 @@ def cached_prefix(kind: ItemKind, model: str) -> int:
     return n if p is not None and n >= p.min_cacheable_tokens else 0
 
 
-def equivalents(requests: Iterable[tuple[ItemKind, int]], model: str) -> float:
+def equivalents(requests: Iterable[tuple[ItemKind, int]], model: str, *, ttl: str = "5m") -> float:
     """Token-equivalents a run of (kind, input tokens) requests pays: per kind, the first
-    writes the cached prefix and the rest read it (the runner sends the first alone)."""
+    writes the cached prefix and the rest read it (the runner sends the first alone).
+    Batches write with the 1-hour TTL (`ttl="1h"`): 2x the input price, not 1.25x."""
     total = 0.0
     written: set[ItemKind] = set()
+    p = price_for(model)
+    read = p.read_ratio if p is not None else CACHE_READ
+    write = CACHE_WRITE_1H if ttl == "1h" else CACHE_WRITE_5M
     for kind, tokens in requests:
         prefix = min(cached_prefix(kind, model), tokens)
-        rate = CACHE_READ if kind in written else CACHE_WRITE_5M
+        rate = read if kind in written else write
         written.add(kind)
         total += tokens - prefix + rate * prefix
     return total

@@ -1,21 +1,22 @@
 """A Plan through the client into the store: only what is stale, within budget, concurrently.
 
-Exactly one request per unique stale item (plus at most one retry when its reply breaks
-a rule). Results are written as they arrive, each atomically, and each request is logged
-to the ledger at once, so a run killed at any moment loses at most what was in flight
-and the next run does only what remains.
+Exactly one request per unique stale item, plus at most one second try by the policy
+in results.py (a reply that broke a rule, one cut off at max_tokens, a refusal when a
+fallback model is set); an item that still fails is remembered as failed. Results are
+written as they arrive, each atomically, and each request is logged to the ledger at
+once, so a run killed at any moment loses at most what was in flight and the next run
+does only what remains.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import os
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -35,12 +36,22 @@ from pipeline.enrich.prompts import (
     image_user_text,
     page_user_text,
 )
-from pipeline.enrich.replies import Invalid, image_reply, page_reply
-from pipeline.errors import Fatal, ItemError, Problem, RequestFailed, SidecarError
+from pipeline.enrich.results import (
+    Attempt,
+    Outcome,
+    Summary,
+    judge_error,
+    judge_reply,
+    params_for,
+    record,
+    second_try,
+    settle,
+    store_outcome,
+)
+from pipeline.errors import Fatal, ItemError, Problem, RequestFailed
 from pipeline.fsutil import UnsafePath, atomic_write, inside, read_regular
-from pipeline.model import PROMPT_VERSIONS, ItemKind
+from pipeline.model import ItemKind
 from pipeline.plan import STALE, Item, Plan, State
-from pipeline.sidecars import Sidecar
 from pipeline.source import language
 from pipeline.source.discover import ImageFile, ImageRef, PageSource, split_page
 from pipeline.source.language import Language
@@ -57,6 +68,8 @@ class Options:
     concurrency: int = 4
     model: str = ""
     force: tuple[str, ...] = ()
+    retry_failed: bool = False  # also ask again for items remembered as failed
+    fallback_model: str | None = None  # one try there after a refusal
 
 
 @dataclass(frozen=True)
@@ -67,37 +80,6 @@ class Work:
     counted: bool = False  # estimate came from count_tokens, not the local rule
     cut: bool = False  # page text was cut at the token budget
     note: str = ""
-
-
-@dataclass
-class Outcome:
-    item: Item
-    sidecar: Sidecar | None = None
-    problem: Problem | None = None
-    records: list[dict] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    dollars: float = 0.0
-    fatal: Fatal | None = None  # stops the run once this outcome's records are logged
-
-
-@dataclass
-class Summary:
-    done: list[Item] = field(default_factory=list)
-    failed: list[Problem] = field(default_factory=list)
-    remaining: list[Item] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    dollars: float = 0.0
-    requests: int = 0
-
-    def add(self, outcome: Outcome, problem: Problem | None) -> None:
-        """Count one finished item: its requests and spend, and whether its text landed."""
-        self.requests += len(outcome.records)
-        self.usage += outcome.usage
-        self.dollars += outcome.dollars
-        if problem is not None:
-            self.failed.append(problem)
-        elif outcome.sidecar is not None:
-            self.done.append(outcome.item)
 
 
 # --- choosing the work ----------------------------------------------------------------------
@@ -127,6 +109,7 @@ def select(plan: Plan, opts: Options) -> tuple[list[Item], list[Problem]]:
             (is_forced and item.state is not State.SKIPPED)
             or item.state in STALE
             or (opts.upgrade and item.state is State.OUTDATED)
+            or (opts.retry_failed and item.state is State.FAILED)
         ):
             chosen.append(item)
     for path in sorted(forced - matched):
@@ -135,10 +118,6 @@ def select(plan: Plan, opts: Options) -> tuple[list[Item], list[Problem]]:
 
 
 # --- building requests -----------------------------------------------------------------------
-
-
-def _today() -> str:
-    return dt.datetime.now(dt.UTC).date().isoformat()
 
 
 def _page_text(plan: Plan, rel: str) -> tuple[dict, str]:
@@ -281,179 +260,59 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
 MAX_OUTPUT: dict[ItemKind, int] = {"page": PAGE_MAX_OUTPUT, "image": IMAGE_MAX_OUTPUT}
 
 
-def _with_feedback(params: dict, reason: str) -> dict:
-    content = list(params["messages"][0]["content"])
-    content.append(
-        {
-            "type": "text",
-            "text": f"Your previous reply was rejected: {reason}. Reply again, following "
-            "every rule.",
-        }
-    )
-    return {**params, "messages": [{"role": "user", "content": content}]}
-
-
-def run_one(client: MessagesAPI, work: Work, model: str, run_id: str) -> Outcome:
-    """Request, validate, retry once on a broken reply; never raises for the item's sake."""
+def run_one(
+    client: MessagesAPI, work: Work, model: str, run_id: str, fallback_model: str | None = None
+) -> Outcome:
+    """Request and judge; at most one second try, as results.second_try allows. Never
+    raises for the item's sake."""
     item = work.item
     out = Outcome(item)
-    params = work.params
-    reason = ""
-    for attempt in (1, 2):
-        if attempt == 2:
-            params = _with_feedback(work.params, reason)
-        log = partial(_record, run_id, item, model, attempt=attempt, started=time.monotonic())
+    attempt: Attempt | None = Attempt(1, model=model)
+    while attempt is not None:
+        params = params_for(work.params, attempt)
+        log = partial(
+            record,
+            run_id,
+            item,
+            attempt.model,
+            attempt=attempt.number,
+            started=time.monotonic(),
+        )
         try:
             reply = client.create(params)
         except RequestFailed as e:
-            status = "failed" if e.retryable else "rejected"
-            out.records.append(log(status=status, error=str(e)))
-            out.problem = Problem(item.path, str(e))
+            verdict = judge_error(str(e), permanent=e.permanent, transient=e.retryable)
+            out.records.append(log(status=verdict.status, error=verdict.reason))
+            settle(out, verdict, attempt, model)
             return out
         except Fatal as e:
             # A key revoked mid-run: an earlier attempt was billed and must be logged.
             out.fatal, out.problem = e, Problem(item.path, str(e))
             return out
-        spent = cost(model, reply.usage) or 0.0
+        spent = cost(attempt.model, reply.usage) or 0.0
         out.usage += reply.usage
         out.dollars += spent
-        log = partial(log, usage=reply.usage, dollars=spent, request_id=reply.request_id)
-        last = attempt == 2
-        try:
-            if reply.stop_reason == "refusal":
-                raise Invalid("the model declined to answer")
-            if reply.stop_reason == "max_tokens":
-                raise Invalid("the reply was cut off at max_tokens")
-            cut = last and _too_long(item.kind, reply.text)
-            fields = _parse(item.kind, reply.text, cut=cut)
-        except Invalid as e:
-            reason = str(e)
-            out.records.append(log(status="invalid", error=reason))
-            if last:
-                out.problem = Problem(item.path, f"malformed output after a retry: {reason}")
-            continue
+        verdict = judge_reply(item.kind, reply)
         out.records.append(
-            log(status="cut" if cut else "ok", error=reason, retried=last, input_cut=work.cut)
+            log(
+                status=verdict.status,
+                error=verdict.reason,
+                usage=reply.usage,
+                dollars=spent,
+                request_id=reply.request_id,
+                retried=attempt.number > 1,
+                input_cut=work.cut if verdict.kept else False,
+            )
         )
-        out.sidecar = _sidecar(item, fields, model, out.usage)
-        return out
+        following = None if verdict.kept else second_try(verdict, attempt, params, fallback_model)
+        if following is None:
+            settle(out, verdict, attempt, model)
+            return out
+        attempt = following
     return out
 
 
-def _parse(kind: ItemKind, text: str, cut: bool) -> dict:
-    try:
-        if kind == "page":
-            summary, abstract = page_reply(text, cut=cut)
-            return {"summary": summary, "abstract": abstract}
-        alt, decorative = image_reply(text, cut=cut)
-        return {"alt": alt, "decorative": decorative}
-    except Invalid:
-        raise
-    except Exception as e:
-        # A reply is untrusted input: whatever it trips fails its item, never the run
-        # (the request was billed, and its ledger line must still be written).
-        raise Invalid(f"reply cannot be parsed ({type(e).__name__})") from None
-
-
-def _too_long(kind: ItemKind, text: str) -> bool:
-    try:
-        _parse(kind, text, cut=False)
-    except Invalid as e:
-        return e.too_long
-    return False
-
-
-def _sidecar(item: Item, fields: dict, model: str, usage: Usage) -> Sidecar:
-    version = PROMPT_VERSIONS[item.kind]
-    sc = Sidecar(
-        item.kind,
-        **fields,
-        source="generated",
-        fingerprint=item.fingerprint,
-        model=model,
-        prompt=version,
-        input_tokens=usage.input_tokens
-        + usage.cache_creation_input_tokens
-        + usage.cache_read_input_tokens,
-        output_tokens=usage.output_tokens,
-        date=_today(),
-    )
-    return replace(sc, generated=sc.text_hash)
-
-
-def _record(
-    run_id: str,
-    item: Item,
-    model: str,
-    *,
-    attempt: int,
-    started: float,
-    status: str,
-    usage: Usage | None = None,
-    dollars: float = 0.0,
-    error: str = "",
-    request_id: str | None = None,
-    mode: str = "direct",
-    **extra,
-) -> dict:
-    """One ledger line: a request, what it cost and what became of it."""
-    usage = usage or Usage()
-    record = {
-        "run": run_id,
-        "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "kind": item.kind,
-        "item": item.path,
-        "fingerprint": item.fingerprint,
-        "model": model,
-        "prompt": PROMPT_VERSIONS[item.kind],
-        "mode": mode,
-        "attempt": attempt,
-        "status": status,
-        "input_tokens": usage.input_tokens,
-        "output_tokens": usage.output_tokens,
-        "cache_creation_input_tokens": usage.cache_creation_input_tokens,
-        "cache_read_input_tokens": usage.cache_read_input_tokens,
-        **(
-            {"cache_creation_1h_input_tokens": usage.cache_creation_1h_input_tokens}
-            if usage.cache_creation_1h_input_tokens
-            else {}
-        ),
-        "cost_usd": round(dollars or 0.0, 8),
-        "duration_ms": round((time.monotonic() - started) * 1000) if started else 0,
-    }
-    if error:
-        record["error"] = error[:300]
-    if request_id:
-        record["request_id"] = request_id
-    record.update({k: v for k, v in extra.items() if v})
-    return record
-
-
-# --- storing ------------------------------------------------------------------------------------
-
-
-def store_outcome(
-    plan: Plan, outcome: Outcome, *, meanwhile: str = "during the run"
-) -> Problem | None:
-    """Write the sidecar unless a person edited the text meanwhile. Ledger first: the
-    tokens were spent whatever happens to the text."""
-    for record in outcome.records:
-        ledger.append(plan.site.state_dir, record)
-    if outcome.sidecar is None:
-        return outcome.problem
-    item = outcome.item
-    try:
-        current = store.read(plan.site.docs_dir, item.home)
-    except SidecarError:
-        current = None  # absent, or corrupt: items with corrupt sidecars are never chosen
-    if current is not None and current.human:
-        # Never chosen as work, so a person edited it while the request was in flight.
-        return Problem(item.home, f"edited by a person {meanwhile}: kept, result dropped")
-    try:
-        store.write(plan.site.docs_dir, item.home, outcome.sidecar)
-    except OSError as e:  # a read-only folder, a folder in its place, a link out of docs_dir
-        return Problem(item.home, f"cannot write sidecar: {e.strerror or e}; item stays stale")
-    return None
+# --- storing: results.store_outcome (shared with batches) -------------------------------------
 
 
 def rehome(plan: Plan, problems: list[Problem] | None = None) -> list[tuple[str, str]]:
@@ -545,7 +404,7 @@ def run(plan: Plan, works: list[Work], opts: Options, client: MessagesAPI, progr
                     del pending[n]
                     if work.item.kind not in warm:
                         warming.add(work.item.kind)
-                    future = pool.submit(run_one, client, work, model, run_id)
+                    future = pool.submit(run_one, client, work, model, run_id, opts.fallback_model)
                     inflight[future] = (work, tokens, dollars)
                     reserved_tokens += tokens
                     reserved_dollars += dollars

@@ -61,6 +61,8 @@ def collect(plan: Plan) -> SiteTexts:
                 author_alt.setdefault(ref.target, ref.alt.strip())
     for item in plan.items:
         sc = sidecars.get(item.sidecar) if item.sidecar else None
+        if sc is not None and sc.failed:
+            sc = None  # a remembered failure has no text: the fallbacks below apply
         if item.kind == "page" and item.path in sources:
             src = sources[item.path]
             summary_gen = sc.summary if sc else ""

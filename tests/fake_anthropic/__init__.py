@@ -11,7 +11,17 @@ Both share `messages` (replies), `caching` (prompt cache), `batches`, over `wire
 (request validation, token counts) and `faults` (errors and injected failures).
 """
 
+from fake_anthropic.faults import bad_request
+from fake_anthropic.messages import Refusal
 from fake_anthropic.protocol import FakeMessages, fake_messages
 from fake_anthropic.server import FakeAnthropic, RecordedRequest, fake_api
 
-__all__ = ["FakeAnthropic", "FakeMessages", "RecordedRequest", "fake_api", "fake_messages"]
+__all__ = [
+    "FakeAnthropic",
+    "FakeMessages",
+    "RecordedRequest",
+    "Refusal",
+    "bad_request",
+    "fake_api",
+    "fake_messages",
+]

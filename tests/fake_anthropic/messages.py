@@ -3,6 +3,12 @@
 A reply comes from the first of `responses_by_marker` found in the user text, else from
 `responder`, which by default builds the simplest instance of the request's JSON schema
 with sentences that are stable per request and differ between requests.
+
+Besides text (a str, or a dict sent as JSON), a marker or responder may answer with
+`Refusal(...)` (stop_reason "refusal", as a model that declines) or raise through an
+`ApiError` value (e.g. `bad_request(...)`: a 400 invalid_request_error, which a batch
+reports as an `errored` result of that type). A reply longer than `max_tokens` is cut
+and stopped with "max_tokens", as the API does.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fake_anthropic.caching import cache_prefix
@@ -30,7 +37,15 @@ from fake_anthropic.wire import (
     user_text,
 )
 
-Responder = Callable[[dict[str, Any]], "str | dict[str, Any]"]
+
+@dataclass(frozen=True)
+class Refusal:
+    """A reply the model declines to give: stop_reason "refusal", with this text."""
+
+    text: str = ""
+
+
+Responder = Callable[[dict[str, Any]], "str | dict[str, Any] | Refusal | ApiError"]
 
 
 def fake_sentence(body: dict[str, Any], salt: str = "") -> str:
@@ -124,7 +139,7 @@ class Replies:
         # Called with the request body; a dict is sent as JSON text, a str verbatim.
         self.responder: Responder = default_responder
         # Checked before `responder`: the first marker found in the user text picks the reply.
-        self.responses_by_marker: dict[str, str | dict[str, Any]] = {}
+        self.responses_by_marker: dict[str, str | dict[str, Any] | Refusal | ApiError] = {}
 
     def count_tokens(self, body: dict[str, Any]) -> TokenCount:
         """Price a request's input the way the fake reports it.
@@ -135,7 +150,8 @@ class Replies:
         """
         return analyse(body, validate=False)
 
-    def _respond_text(self, body: dict[str, Any]) -> str:
+    def _respond(self, body: dict[str, Any]) -> tuple[str, str]:
+        """(text, stop_reason) of the reply to `body`; an ApiError reply is raised."""
         text_in = user_text(body)
         with self._lock:
             markers = list(self.responses_by_marker.items())
@@ -143,14 +159,17 @@ class Replies:
         reply: Any = next((resp for marker, resp in markers if marker in text_in), None)
         if reply is None:
             reply = responder(body)
-        return reply if isinstance(reply, str) else json.dumps(reply)
+        if isinstance(reply, ApiError):
+            raise reply
+        if isinstance(reply, Refusal):
+            return reply.text, "refusal"
+        return (reply if isinstance(reply, str) else json.dumps(reply)), "end_turn"
 
     def _create_message(
         self, body: JSON, tier: str = "standard", arrived: float | None = None
     ) -> dict[str, Any]:
         count = analyse(body, validate=True)
-        text = self._respond_text(body)
-        stop_reason = "end_turn"
+        text, stop_reason = self._respond(body)
         max_tokens = body["max_tokens"]
         # Mirror the API cutting output at max_tokens so truncation handling can be tested.
         if text_tokens(text) > max_tokens:

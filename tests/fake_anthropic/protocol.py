@@ -110,7 +110,8 @@ class FakeMessages(Replies, PromptCache, Batches):
             if kind == "succeeded":
                 yield BatchResult(custom_id, kind, _reply(result["message"]))
             elif kind == "errored":
-                yield BatchResult(custom_id, kind, result["error"]["error"]["message"])
+                error = result["error"]["error"]
+                yield BatchResult(custom_id, kind, error["message"], error["type"])
             else:
                 yield BatchResult(custom_id, kind, kind)
 
@@ -137,7 +138,11 @@ class FakeMessages(Replies, PromptCache, Batches):
         try:
             return call(*args, **kwargs)
         except ApiError as e:
-            raise RequestFailed(f"API error {e.status}: {e.message}", retryable=False) from None
+            raise RequestFailed(
+                f"API error {e.status}: {e.message}",
+                retryable=False,
+                permanent=e.status in (400, 413),
+            ) from None
 
 
 def _reply(message: dict[str, Any]) -> Reply:
