@@ -128,8 +128,11 @@ def test_since_without_html_is_a_usage_error(site3):
 
 def test_flagged_items_come_first(site3, fake_api):
     site = site3
-    # Too long twice: cut to fit and flagged (index.md, last in path order).
-    fake_api.responses_by_marker["Title: Home"] = {"summary": "x " * 200, "abstract": "y " * 300}
+    # Too long: cut at a sentence end to fit, and flagged (index.md, last in path order).
+    fake_api.responses_by_marker["Title: Home"] = {
+        "summary": "The home page of the site. " * 10,
+        "abstract": "It says what the site is for and where to start. " * 12,
+    }
     assert site.run("enrich").code in (0, 1)
     result = site.run("report", "--review", "--html", "r.html")
     assert result.code == 0, result.err
