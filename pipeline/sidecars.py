@@ -12,6 +12,7 @@ difference marks the sidecar edited, after which it is never overwritten.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -20,9 +21,11 @@ import yaml
 from pipeline.errors import SidecarError
 from pipeline.fsutil import atomic_write, read_regular
 from pipeline.model import ItemKind
-from pipeline.source.fingerprint import text_hash
 
 SUFFIX = ".enrich.yml"
+
+# The same prefix as the content fingerprints (pipeline.source.fingerprint.SCHEME).
+HASH_SCHEME = "sha256:"
 
 # A sidecar holds at most ~600 characters of text and a few short fields (well under
 # 2 KiB); 64 KiB leaves room for any hand edit while a committed multi-megabyte file (or
@@ -233,3 +236,9 @@ def to_dict(sc: Sidecar) -> dict:
 
 def from_dict(data: dict) -> Sidecar:
     return Sidecar(**data)
+
+
+def text_hash(*parts: str | bool | None) -> str:
+    """Hash of generated text as written, so a later edit by a person can be told apart."""
+    joined = "\x1f".join("" if p is None else str(p) for p in parts)
+    return HASH_SCHEME + hashlib.sha256(joined.encode("utf-8")).hexdigest()

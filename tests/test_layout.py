@@ -43,7 +43,6 @@ SAME_LAYER = {
     ("source", "sidecars"),
     ("source", "config"),
     ("config", "source"),
-    ("sidecars", "source"),
 }
 # ...and never these: the site a reader gets is rendered without reaching the model.
 FORBIDDEN = {("mkdocs", "enrich"), ("zensical", "enrich")}
