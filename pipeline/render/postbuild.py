@@ -6,8 +6,8 @@ fills missing alt text in the page's content, sets the meta description from the
 summary, adds the head tags, writes the feed and llms.txt, and removes any sidecar the
 generator copied into the site. No model, no network: it reads files and writes files.
 
-Mapping a built page to its source: a page at `a/b.md` is built to `a/b/index.html`
-(or `a/b.html` without directory URLs). Pages a generator moves (a blog post gets a
+Mapping a built page to its source: where the generator's Layout (pipeline.model) puts
+it, `a/b.md` at `a/b/index.html` (or `a/b.html` without directory URLs). Pages a generator moves (a blog post gets a
 dated URL) are matched by title, when exactly one unmatched source and one unmatched
 built page carry it. An image is found by its path in the site, else by its bytes (a
 blog may copy a post's images elsewhere; the same bytes are the same image to us).
@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import html as htmllib
 import os
-import posixpath
 import re
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -49,38 +48,21 @@ NOT_PAGES = frozenset({"404.html"})
 # --- pure: paths and URLs --------------------------------------------------------------------
 
 
-def output_path(src: str, use_directory_urls: bool) -> str:
-    """Where a generator of the MkDocs family writes the page built from `src`."""
-    folder, name = posixpath.split(src)
-    stem = posixpath.splitext(name)[0]
-    if stem in ("index", "README"):
-        return posixpath.join(folder, "index.html")
-    if use_directory_urls:
-        return posixpath.join(folder, stem, "index.html")
-    return posixpath.join(folder, stem + ".html")
-
-
-def page_url(html_path: str, use_directory_urls: bool) -> str:
-    """Site-relative URL of a built page: `a/b/index.html` -> `a/b/`."""
-    if use_directory_urls and (html_path == "index.html" or html_path.endswith("/index.html")):
-        return html_path[: -len("index.html")]
-    return html_path
-
-
 def match_pages(
     built: Iterable[str],
     sources: dict[str, str],
-    use_directory_urls: bool,
+    output_path: Callable[[str], str],
     titles_of: Callable[[str], Iterable[str]],
 ) -> dict[str, str]:
     """built HTML path -> source path. `sources` maps each source path to its title;
+    `output_path` is the generator's Layout (where a source's page is built);
     `titles_of` reads a built page's titles (its <h1>, its <title>), and is only asked
     about pages left unmatched by path."""
     built = list(built)
     present = set(built)
     mapping: dict[str, str] = {}
     for src in sources:
-        out = output_path(src, use_directory_urls)
+        out = output_path(src)
         if out in present and out not in mapping:
             mapping[out] = src
     taken = set(mapping.values())
@@ -133,6 +115,16 @@ def title_of(page_html: str, site_name: str) -> str:
     if site_name and title.endswith(suffix):
         title = title[: -len(suffix)]
     return title
+
+
+def rendered_title(page_html: str, page: PageInfo) -> str:
+    """A page's title as its generator shows it (HTML text): front matter `title`, else
+    its rendered <h1> (attribute lists and permalinks gone), else what we read."""
+    written = page.front.get("title")
+    if isinstance(written, str | int | float) and str(written).strip():
+        return htmllib.escape(str(written).strip())
+    heading = heading_of(page_html)
+    return htmllib.escape(heading) if heading else page.title
 
 
 _CONTENT = (("<article", "</article>"), ("<main", "</main>"), ("<body", "</body>"))
@@ -260,7 +252,7 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     mapping = match_pages(
         html_files,
         {path: page.title for path, page in sources.items()},
-        site.use_directory_urls,
+        lambda src: site.layout.output_path(src, site.use_directory_urls),
         lambda rel: _titles(_read(site_dir / rel) or "", site.site_name),
     )
     result.unmatched_sources = sorted(set(sources) - set(mapping.values()))
@@ -269,7 +261,7 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
         src = mapping.get(rel)
         meta = _frontmatter(site.docs_dir, src) if src else {}
         infos[rel] = PageInfo(
-            url=quote(page_url(rel, site.use_directory_urls)),
+            url=quote(site.layout.url_of_output(rel, site.use_directory_urls)),
             src=src,
             title=htmllib.escape(sources[src].title) if src else "",
             meta=meta,
@@ -293,6 +285,8 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
         info = infos[rel]
         if not info.src:
             info = PageInfo(info.url, None, htmllib.escape(title_of(page_html, site.site_name)))
+        else:
+            info = replace(info, title=rendered_title(page_html, info))
         new_html = render_page(page_html, info, site_pass)
         if new_html != page_html:
             replace_file(site_dir / rel, new_html.encode("utf-8"))
