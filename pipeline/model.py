@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from collections.abc import Iterable
 from typing import Any, Literal, TypeGuard
 
 import pathspec

@@ -28,8 +28,7 @@ from conftest import ROOT
 from pipeline.__main__ import main
 from pipeline.config import load_site, validate_options
 from pipeline.errors import Fatal
-from pipeline.model import Site
-from pipeline.model import DEFAULT_LAYOUT
+from pipeline.model import DEFAULT_LAYOUT, Site
 from pipeline.render.postbuild import (
     heading_of,
     match_pages,
