@@ -9,8 +9,9 @@ generator copied into the site. No model, no network: it reads files and writes 
 Mapping a built page to its source: where the generator's Layout (pipeline.model) puts
 it, `a/b.md` at `a/b/index.html` (or `a/b.html` without directory URLs). Pages a
 generator moves (a blog post gets a dated URL) are matched by title, when exactly one
-unmatched source and one unmatched built page carry it. An image is found by its path in the site, else by its bytes (a
-blog may copy a post's images elsewhere; the same bytes are the same image to us).
+unmatched source and one unmatched built page carry it. An image is found by its path
+in the site, else by its bytes (a blog may copy a post's images elsewhere; the same
+bytes are the same image to us).
 """
 
 from __future__ import annotations
