@@ -6,6 +6,7 @@ import os
 
 import click
 
+from pipeline.cli.generators import CONFIG_FILES
 from pipeline.cli.status import display_path
 from pipeline.config import load_site
 from pipeline.enrich import ledger
@@ -17,8 +18,8 @@ from pipeline.source.cache import ScanCache
 from pipeline.source.discover import discover
 
 
-def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
-    site = load_site(config_file)
+def load_plan(config_file: str | None, model: str | None = None) -> tuple[Site, Plan]:
+    site = load_site(config_file, CONFIG_FILES)
     for warning in site.warnings:
         click.echo(warning, err=True)
     cache = ScanCache(site.state_dir / "cache" / "scan.json")

@@ -8,16 +8,17 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import load_plan, report_problems
+from pipeline.cli.generators import AUTO, BY_NAME
 from pipeline.cli.status import display_path, render_text, to_json
 
 config_option = click.option(
     "-f",
     "--config-file",
     "config_file",
-    default="mkdocs.yml",
-    show_default=True,
+    default=None,
     type=click.Path(dir_okay=True),
-    help="The site's mkdocs.yml (or zensical.toml).",
+    help="The site's config file (default: properdocs.yml, zensical.toml or mkdocs.yml, "
+    "the first present).",
 )
 
 
@@ -143,14 +144,16 @@ def report(config_file: str, review: bool, builds: int | None, as_json: bool, ve
     "--strict/--no-strict",
     default=True,
     show_default=True,
-    help="Pass --strict to mkdocs: any warning (a broken link too) fails the build.",
+    help="Pass --strict to the generator (MkDocs, ProperDocs, Zensical): any warning (a "
+    "broken link, stale text) fails the build. --no-strict lets them through.",
 )
 @click.option(
     "--generator",
-    type=click.Choice(["mkdocs", "zensical"]),
-    default="mkdocs",
+    type=click.Choice([AUTO, *BY_NAME]),
+    default=AUTO,
     show_default=True,
-    help="Build with MkDocs (the plugin renders) or Zensical (then the post-build pass).",
+    help="Build with MkDocs or ProperDocs (the plugin renders) or Zensical (then the "
+    "post-build pass). auto: the one whose config this is, else the first installed.",
 )
 def build(config_file: str, frozen: bool, strict: bool, generator: str) -> int:
     """Enrich (when ANTHROPIC_API_KEY is set), then build the site, `--strict` by default.
