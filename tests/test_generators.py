@@ -1,0 +1,231 @@
+"""The generator seam: one table of adapters, each found beside the running Python,
+the config file each reads first, what Zensical cannot read, and which index file wins.
+
+The builds run a real MkDocs (this venv), ProperDocs and Zensical (their own venvs under
+.venv/side/, tests/sidevenv.py), each called by its venv's python path with a PATH that
+does not hold the venv (not activated).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sidevenv
+from conftest import ROOT, user_text
+from sitebuild import parse_page
+
+from pipeline.cli.generators import AUTO, BY_NAME, CONFIG_FILES, TABLE, choose
+
+PROPERDOCS = ["properdocs==1.6.7", "properdocs-theme-mkdocs==1.6.7"]
+BARE_PATH = "/usr/bin:/bin"  # no venv on it
+
+
+def test_the_table_names_each_adapter_folder_once():
+    names = [g.name for g in TABLE]
+    assert names == ["mkdocs", "properdocs", "zensical"]
+    for name in names:
+        assert (ROOT / "pipeline" / name / "__init__.py").is_file()
+    # Each generator's own file first, mkdocs.yml (read by all three) last.
+    assert CONFIG_FILES == ("properdocs.yml", "zensical.toml", "mkdocs.yml")
+
+
+def test_auto_is_the_generator_whose_config_this_is(tmp_path):
+    assert choose(AUTO, tmp_path / "zensical.toml") is BY_NAME["zensical"]
+    assert choose(AUTO, tmp_path / "properdocs.yml") is BY_NAME["properdocs"]
+    # mkdocs.yml is read by all three: the first installed (this venv has MkDocs).
+    assert choose(AUTO, tmp_path / "mkdocs.yml") is BY_NAME["mkdocs"]
+    assert choose("zensical", tmp_path / "mkdocs.yml") is BY_NAME["zensical"]
+
+
+def test_properdocs_yml_is_read_before_mkdocs_yml(site):
+    site.set_config("site_name: From mkdocs.yml\ndocs_dir: content\n")
+    (site.root / "properdocs.yml").write_text(
+        "site_name: From properdocs.yml\ndocs_dir: content\nplugins:\n  - enrich\n"
+    )
+    site.write("index.md", "# Home\n\nHello.\n")
+    assert site.status()["config_file"] == str(site.root / "properdocs.yml")
+    # A file named with -f is the one read.
+    assert site.run("status", "--json", "-f", "mkdocs.yml").json()["config_file"] == str(
+        site.config
+    )
+
+
+def _fake_exe(folder: Path, name: str, version: str, log: Path) -> Path:
+    exe = folder / name
+    exe.write_text(f'#!/bin/sh\necho "$@" >> {log}\necho {version}\n')
+    exe.chmod(0o755)
+    return exe
+
+
+def test_generator_found_beside_the_running_python(tmp_path):
+    """A venv's python called by its path, the venv not on PATH: its generator is found
+    in the same bin/ (the one a `pip install` there put)."""
+    bin_dir = tmp_path / "venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").symlink_to(sys.executable)
+    _fake_exe(bin_dir, "zensical", "0.0.73", tmp_path / "calls.log")
+    probe = "from pipeline.zensical import GENERATOR as g; print(g.command()[0])"
+    packages = [p for p in sys.path if p.endswith("site-packages")]  # pathspec, yaml...
+    env = {"PATH": BARE_PATH, "PYTHONPATH": os.pathsep.join([str(ROOT), *packages])}
+    proc = subprocess.run(
+        [str(bin_dir / "python"), "-c", probe], env=env, capture_output=True, text=True
+    )
+    assert proc.stdout.strip() == str(bin_dir / "zensical"), proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("yaml", "line"),
+    [
+        ("markdown_extensions:\n  - pymdownx.snippets:\n      base_path: !relative $config_dir\n", 5),
+        ("extra:\n  key: !custom x\n", 4),
+    ],
+)
+def test_zensical_tags_it_cannot_read_are_named_before_it_runs(site, monkeypatch, yaml, line):
+    site.set_config("site_name: Tags\ndocs_dir: content\n" + yaml)
+    site.write("index.md", "# Home\n\nHello.\n")
+    calls = site.root / "calls.log"
+    monkeypatch.setenv("ZENSICAL", str(_fake_exe(site.root, "zensical", "0.0.73", calls)))
+    result = site.run("build", "--generator", "zensical")
+    assert result.code == 1
+    lines = [x for x in result.err.splitlines() if x.strip()]
+    assert len(lines) == 1 and f"mkdocs.yml:{line}:" in lines[0], result.err
+    assert "zensical cannot read the YAML tag" in lines[0]
+    assert calls.read_text().split() == ["--version"]  # never asked to build
+
+
+def test_zensical_reads_env_and_python_tags(site, monkeypatch):
+    """!ENV and !!python/name: are read by Zensical: no message, the build runs."""
+    site.set_config(
+        "site_name: !ENV [NAME, Tags]\ndocs_dir: content\nmarkdown_extensions:\n"
+        "  - pymdownx.emoji:\n      emoji_index: !!python/name:material.extensions.emoji.twemoji\n"
+    )
+    site.write("index.md", "# Home\n\nHello.\n")
+    calls = site.root / "calls.log"
+    monkeypatch.setenv("ZENSICAL", str(_fake_exe(site.root, "zensical", "0.0.73", calls)))
+    result = site.run("build", "--generator", "zensical")
+    assert "cannot read the YAML tag" not in result.err
+    assert "build" in calls.read_text().split()
+
+
+# --- real builds: README.md beside index.md, and a venv not activated ---------------------
+
+
+README_SITE = {
+    "index.md": "# Home\n\nThe index page's own words.\n",
+    "README.md": "# Read me\n\nFor people browsing the repository.\n",
+    "guide.md": "# Guide\n\nHow to do it.\n",
+}
+TEXTS = {
+    "Title: Home": {"summary": "INDEX summary.", "abstract": "INDEX abstract."},
+    "Title: Read me": {"summary": "README summary.", "abstract": "README abstract."},
+    "Title: Guide": {"summary": "GUIDE summary.", "abstract": "GUIDE abstract."},
+}
+
+
+@pytest.fixture
+def readme_site(site, fake_api):
+    site.set_config(
+        "site_name: Readme site\nsite_url: https://example.org/\ndocs_dir: content\n"
+        "plugins:\n  - enrich\n"
+    )
+    for rel, text in README_SITE.items():
+        site.write(rel, text)
+    fake_api.responses_by_marker.update(TEXTS)
+    assert site.run("enrich").code == 0
+    asked = [user_text(m) for m in fake_api.messages()]
+    assert len(asked) == 2 and not any("Read me" in text for text in asked)
+    assert not (site.docs / "README.md.enrich.yml").exists()
+    assert site.states() == {"index.md": "up-to-date", "guide.md": "up-to-date"}
+    return site
+
+
+def _index_texts(out: Path) -> tuple[str, list[str]]:
+    home = parse_page(out / "index.html")
+    llms = (out / "llms.txt").read_text(encoding="utf-8")
+    return home.meta["description"], [x for x in llms.splitlines() if x.startswith("- [")]
+
+
+def _child_env(zensical: Path | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env.pop("ZENSICAL", None)
+    env.pop("VIRTUAL_ENV", None)
+    env.update(PATH=BARE_PATH, NO_MKDOCS_2_WARNING="1")
+    return env
+
+
+# --no-strict: MkDocs and ProperDocs warn that they exclude README.md themselves.
+@pytest.mark.slow
+def test_readme_beside_index_mkdocs_route(readme_site):
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "build", "--frozen", "--no-strict"],
+        cwd=readme_site.root,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    description, items = _index_texts(readme_site.root / "site")
+    assert description == "INDEX summary."
+    assert len(items) == 2 and not any("README" in x or "Read me" in x for x in items)
+
+
+@pytest.fixture(scope="module")
+def zensical_python() -> Path:
+    exe, why = sidevenv.zensical()
+    if exe is None:
+        pytest.skip(why)
+    return exe.parent / "python"
+
+
+@pytest.mark.slow
+def test_readme_beside_index_zensical_venv_not_activated(readme_site, zensical_python):
+    """`python -m pipeline build` by the Zensical venv's python path, PATH bare: auto
+    finds zensical beside that python, and index.md's text is on the home page."""
+    proc = subprocess.run(
+        [str(zensical_python), "-m", "pipeline", "build", "--frozen", "--no-strict"],
+        cwd=readme_site.root,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Rendered sidecars" in proc.stdout  # the post-build route ran
+    description, items = _index_texts(readme_site.root / "site")
+    assert description == "INDEX summary."
+    assert len(items) == 2 and not any("README" in x or "Read me" in x for x in items)
+
+
+@pytest.fixture(scope="module")
+def properdocs_python() -> Path:
+    try:
+        return sidevenv.side_venv("properdocs", PROPERDOCS)
+    except sidevenv.Unavailable as e:
+        pytest.skip(f"ProperDocs venv could not be made here: {e}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("config_name", ["mkdocs.yml", "properdocs.yml"])
+def test_properdocs_venv_not_activated(readme_site, properdocs_python, config_name):
+    """A ProperDocs-only venv (no mkdocs module): `python -m pipeline build` runs
+    properdocs, with mkdocs.yml or with properdocs.yml (which it reads first)."""
+    config = readme_site.config.read_text(encoding="utf-8")
+    readme_site.config.unlink()
+    (readme_site.root / config_name).write_text(config, encoding="utf-8")
+    proc = subprocess.run(
+        [str(properdocs_python), "-m", "pipeline", "build", "--frozen", "--no-strict"],
+        cwd=readme_site.root,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No module named" not in proc.stderr
+    description, _items = _index_texts(readme_site.root / "site")
+    assert description == "INDEX summary."
