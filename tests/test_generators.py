@@ -80,7 +80,7 @@ def test_generator_found_beside_the_running_python(tmp_path):
 @pytest.mark.parametrize(
     ("yaml", "line"),
     [
-        ("markdown_extensions:\n  - pymdownx.snippets:\n      base_path: !relative $config_dir\n", 5),
+        ("markdown_extensions:\n  - pymdownx.snippets:\n      base_path: !relative x\n", 5),
         ("extra:\n  key: !custom x\n", 4),
     ],
 )
