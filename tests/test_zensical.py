@@ -30,6 +30,7 @@ from pipeline.config import load_site, validate_options
 from pipeline.errors import Fatal
 from pipeline.model import DEFAULT_LAYOUT, Site
 from pipeline.render.postbuild import (
+    abstract_excerpts,
     heading_of,
     match_pages,
     render_page,
@@ -591,3 +592,24 @@ def test_corpus_built_with_zensical_then_postbuild(tmp_path, zensical_exe, corpu
     posts = len(list((docs / "blog" / "posts").glob("*.md")))
     _assert_site(root / "site", docs, summaries, posts=posts)
     _no_network(log, trace)
+
+
+# --- blog listings: the abstract as a post's excerpt, as on the MkDocs route ---------------
+
+EXCERPTS = Path(__file__).parent / "fixtures" / "excerpts"
+ABSTRACTS = {  # site-relative post URL -> abstract; the cut post has none to give
+    "blog/2024/09/28/ten-years/": "Ten years of the co-op, <briefly>.",
+    "blog/2024/03/09/fish-&-chips/": 'Fish & chips, "abstracted".',
+}
+
+
+def test_listing_excerpts_show_the_abstract():
+    given = (EXCERPTS / "category.html").read_text(encoding="utf-8")
+    expected = (EXCERPTS / "category.expected.html").read_text(encoding="utf-8")
+    listing = "blog/category/events/"
+    out = abstract_excerpts(given, listing, lambda url: ABSTRACTS.get(url, ""))
+    assert out == expected
+    # Idempotent: the pass run again leaves the listing as it is.
+    assert abstract_excerpts(out, listing, lambda url: ABSTRACTS.get(url, "")) == expected
+    # No abstract for any post: the listing is left as the generator wrote it.
+    assert abstract_excerpts(given, listing, lambda url: "") == given

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import html as htmllib
 import os
+import posixpath
 import re
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from pipeline.errors import Fatal, Problem
 from pipeline.model import Site
@@ -41,6 +42,10 @@ from pipeline.render.texts import ImageText, SiteTexts, collect
 from pipeline.sidecars import SUFFIX
 from pipeline.source.discover import split_page
 from pipeline.source.fingerprint import bytes_fingerprint
+from pipeline.source.links import url_dir
+
+# Where a blog post's author cuts its excerpt (Material's default separator).
+EXCERPT_SEPARATOR = "<!-- more -->"
 
 # Not a page of the site: the generator's error page has no source and no canonical URL.
 NOT_PAGES = frozenset({"404.html"})
@@ -146,13 +151,67 @@ def content_span(page_html: str) -> tuple[int, int]:
 # --- one page ----------------------------------------------------------------------------------
 
 
-def render_page(page_html: str, page: PageInfo, site_pass: SitePass) -> str:
+def render_page(
+    page_html: str,
+    page: PageInfo,
+    site_pass: SitePass,
+    abstract_of: Callable[[str], str] = lambda url: "",
+) -> str:
     """One built page in; out, the page with alts in its content, its head tags, the
-    v2 links (its markdown copy is written from the content)."""
+    v2 links (its markdown copy is written from the content). On a blog listing, a
+    post the author did not cut shows its abstract (`abstract_of(post url)`)."""
     start, end = content_span(page_html)
-    content = site_pass.content(page_html[start:end], page)
+    content = abstract_excerpts(page_html[start:end], page.url, abstract_of)
+    content = site_pass.content(content, page)
     page_html = page_html[:start] + content + page_html[end:]
     return site_pass.finish_page(page_html, page, content)
+
+
+# A blog listing's excerpt as the Material family writes it (Zensical, Material's blog):
+# the post's title as an <h2> linking the post, then what the post's markdown holds
+# before `<!-- more -->` (all of it when there is none), then "Continue reading".
+_EXCERPT = re.compile(r'<article class="md-post md-post--excerpt">')
+_EXCERPT_BODY = '<div class="md-post__content md-typeset">'
+_TOCLINK = re.compile(r'<h2\b[^>]*>\s*<a class="toclink" href="([^"]*)"')
+
+
+def abstract_excerpts(content: str, listing_url: str, abstract_of: Callable[[str], str]) -> str:
+    """Each excerpt of a post with an abstract and no separator: its title, the abstract,
+    "Continue reading" (what Material's blog shows on the MkDocs route). `abstract_of`
+    takes a post's site-relative URL; "" leaves the excerpt as the generator wrote it."""
+    out, at = [], 0
+    for found in _EXCERPT.finditer(content):
+        if found.start() < at:
+            continue
+        end = content.find("</article>", found.end())
+        body = content.find(_EXCERPT_BODY, found.end(), end)
+        link = _TOCLINK.search(content, body, end) if body >= 0 else None
+        if end < 0 or link is None:
+            continue
+        href = htmllib.unescape(link.group(1))
+        abstract = abstract_of(_site_url(listing_url, href))
+        heading_end = content.find("</h2>", link.end(), end)
+        close = content.rfind("</div>", heading_end, end)
+        if not abstract or heading_end < 0 or close < 0:
+            continue
+        excerpt = (
+            f"\n<p>{htmllib.escape(abstract, quote=False)}</p>\n"
+            f'<nav class="md-post__action">\n<a href="{htmllib.escape(href)}">\n'
+            "Continue reading\n</a>\n</nav>\n"
+        )
+        out += [content[at : heading_end + len("</h2>")], excerpt]
+        at = close
+    return "".join(out) + content[at:]
+
+
+def _site_url(from_url: str, href: str) -> str:
+    """A link in the page at `from_url` (site-relative) -> the site-relative URL."""
+    path = href.split("#")[0].split("?")[0]
+    if path.startswith("/") or "://" in path:
+        return ""
+    joined = posixpath.normpath(posixpath.join(url_dir(unquote(from_url)) or ".", unquote(path)))
+    joined = "" if joined == "." else joined
+    return joined + "/" if path.endswith("/") and joined else joined
 
 
 # --- I/O: the whole site ----------------------------------------------------------------------
@@ -258,9 +317,12 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     )
     result.unmatched_sources = sorted(set(sources) - set(mapping.values()))
     infos: dict[str, PageInfo] = {}
+    uncut: set[str] = set()  # posts whose author wrote no excerpt separator
     for rel in html_files:
         src = mapping.get(rel)
-        meta = _frontmatter(site.docs_dir, src) if src else {}
+        meta, body = _frontmatter(site.docs_dir, src) if src else ({}, "")
+        if src and EXCERPT_SEPARATOR not in body:
+            uncut.add(src)
         infos[rel] = PageInfo(
             url=quote(site.layout.url_of_output(rel, site.use_directory_urls)),
             src=src,
@@ -269,6 +331,14 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
             authors=_authors(meta),
         )
     site_pass.has_posts = any(site_pass.post_date(info) for info in infos.values())
+    abstracts = {
+        unquote(info.url): post.abstract
+        for info in infos.values()
+        if info.src in uncut
+        and site_pass.post_date(info)
+        and (post := site_pass.page_texts(info)) is not None
+        and post.abstract
+    }
     url_of_src = {info.src: info.url for info in infos.values() if info.src}
     nav_nodes = (
         nav_from_config(nav, url_of_src.get, lambda s: sources[s].title if s in sources else "")
@@ -288,7 +358,7 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
             info = PageInfo(info.url, None, htmllib.escape(title_of(page_html, site.site_name)))
         else:
             info = replace(info, title=rendered_title(page_html, info))
-        new_html = render_page(page_html, info, site_pass)
+        new_html = render_page(page_html, info, site_pass, lambda url: abstracts.get(url, ""))
         if new_html != page_html:
             replace_file(site_dir / rel, new_html.encode("utf-8"))
         result.pages += 1
@@ -328,9 +398,10 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _frontmatter(docs_dir: Path, src: str) -> dict:
+def _frontmatter(docs_dir: Path, src: str) -> tuple[dict, str]:
+    """A source's front matter and body ({}, "" when it cannot be read)."""
     try:
         split = split_page(src, (docs_dir / src).read_bytes())
     except OSError:
-        return {}
-    return split[0] if isinstance(split, tuple) else {}
+        return {}, ""
+    return (split[0], split[1]) if isinstance(split, tuple) else ({}, "")
