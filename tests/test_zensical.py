@@ -33,6 +33,7 @@ from pipeline.render.postbuild import (
     abstract_excerpts,
     heading_of,
     match_pages,
+    nav_titles,
     render_page,
     rendered_title,
     title_of,
@@ -131,6 +132,19 @@ def test_rendered_title_drops_attribute_lists():
     titled = PageInfo("body/", "body.md", "x", meta={"title": "Fish & chips"})
     assert rendered_title(page, titled) == "Fish &amp; chips"
     assert rendered_title("<html><body></body></html>", read) == read.title
+    # The config's nav names it: that title, as MkDocs' page.title.
+    assert rendered_title(page, titled, "FAQ & more") == "FAQ &amp; more"
+
+
+def test_nav_titles_are_the_ones_nav_gives():
+    nav = ["index.md", {"Home": "index.md"}, {"Guides": [{"Flat": "g/flat.md"}, "g/x.md"]}]
+    nav.append({"Elsewhere": "https://example.org/"})
+    assert nav_titles(nav) == {
+        "index.md": "Home",
+        "g/flat.md": "Flat",
+        "https://example.org/": "Elsewhere",
+    }
+    assert nav_titles(None) == {}
 
 
 def test_match_pages_by_path_then_by_unique_title():
@@ -603,9 +617,12 @@ ABSTRACTS = {  # site-relative post URL -> abstract; the cut post has none to gi
 }
 
 
-def test_listing_excerpts_show_the_abstract():
-    given = (EXCERPTS / "category.html").read_text(encoding="utf-8")
-    expected = (EXCERPTS / "category.expected.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", ["category", "span-end"])
+def test_listing_excerpts_show_the_abstract(name):
+    """span-end: a listing with no article around its excerpts (a category page), whose
+    content span (from the first <article> to the last </article>) ends inside the last."""
+    given = (EXCERPTS / f"{name}.html").read_text(encoding="utf-8")
+    expected = (EXCERPTS / f"{name}.expected.html").read_text(encoding="utf-8")
     listing = "blog/category/events/"
     out = abstract_excerpts(given, listing, lambda url: ABSTRACTS.get(url, ""))
     assert out == expected

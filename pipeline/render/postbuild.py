@@ -123,9 +123,12 @@ def title_of(page_html: str, site_name: str) -> str:
     return title
 
 
-def rendered_title(page_html: str, page: PageInfo) -> str:
-    """A page's title as its generator shows it (HTML text): front matter `title`, else
-    its rendered <h1> (attribute lists and permalinks gone), else what we read."""
+def rendered_title(page_html: str, page: PageInfo, nav_title: str | None = None) -> str:
+    """A page's title as its generator holds it (HTML text), in MkDocs' order: the
+    config's nav title, front matter `title`, its rendered <h1> (attribute lists and
+    permalinks gone), else what we read."""
+    if nav_title:
+        return htmllib.escape(nav_title)
     written = page.front.get("title")
     if isinstance(written, str | int | float) and str(written).strip():
         return htmllib.escape(str(written).strip())
@@ -184,9 +187,11 @@ def abstract_excerpts(content: str, listing_url: str, abstract_of: Callable[[str
         if found.start() < at:
             continue
         end = content.find("</article>", found.end())
+        if end < 0:  # the last excerpt's end is where the page's content span stops
+            end = len(content)
         body = content.find(_EXCERPT_BODY, found.end(), end)
         link = _TOCLINK.search(content, body, end) if body >= 0 else None
-        if end < 0 or link is None:
+        if link is None:
             continue
         href = htmllib.unescape(link.group(1))
         abstract = abstract_of(_site_url(listing_url, href))
@@ -348,6 +353,7 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
         )
     )
     site_pass.set_nav(nav_nodes)
+    titled = nav_titles(nav)
     for rel in html_files:
         page_html = _read(site_dir / rel)
         if page_html is None:
@@ -357,7 +363,7 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
         if not info.src:
             info = PageInfo(info.url, None, htmllib.escape(title_of(page_html, site.site_name)))
         else:
-            info = replace(info, title=rendered_title(page_html, info))
+            info = replace(info, title=rendered_title(page_html, info, titled.get(info.src)))
         new_html = render_page(page_html, info, site_pass, lambda url: abstracts.get(url, ""))
         if new_html != page_html:
             replace_file(site_dir / rel, new_html.encode("utf-8"))
@@ -367,6 +373,19 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     result.notes = site_pass.finish(nav_nodes, home)
     result.messages = messages
     return result
+
+
+def nav_titles(nav: object) -> dict[str, str]:
+    """Source path -> the title the config's `nav:` gives it (`- FAQ: faq.md`)."""
+    out: dict[str, str] = {}
+    for entry in nav if isinstance(nav, list) else []:
+        if isinstance(entry, dict):
+            for title, value in entry.items():
+                if isinstance(value, list):
+                    out.update(nav_titles(value))
+                elif isinstance(value, str) and title is not None:
+                    out.setdefault(value, str(title))
+    return out
 
 
 def _authors(meta: dict) -> tuple[str, ...]:
