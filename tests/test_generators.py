@@ -9,14 +9,18 @@ does not hold the venv (not activated).
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 import sidevenv
-from conftest import ROOT, user_text
-from sitebuild import parse_page
+from conftest import ROOT, png_bytes, user_text
+from sitebuild import parse_html, parse_page
 
 from pipeline.cli.generators import AUTO, BY_NAME, CONFIG_FILES, TABLE, choose
 
@@ -229,3 +233,76 @@ def test_properdocs_venv_not_activated(readme_site, properdocs_python, config_na
     assert "No module named" not in proc.stderr
     description, _items = _index_texts(readme_site.root / "site")
     assert description == "INDEX summary."
+
+
+# --- the preview: what deploys, on loopback, rebuilt on change ----------------------------
+
+
+def _get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+
+
+def _wait_for(proc: subprocess.Popen, text: str, timeout: float = 300) -> str:
+    """Lines of the child's stdout up to the first holding `text`."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"no {text!r} from serve:\n{''.join(seen)}")
+
+
+@pytest.mark.slow
+def test_zensical_preview_serves_summaries_and_alts_and_rebuilds(site, fake_api, zensical_python):
+    site.set_config(
+        "site_name: Preview\nsite_url: https://example.org/\ndocs_dir: content\n"
+        "plugins:\n  - enrich\n"
+    )
+    site.write("index.md", "# Home\n\nWelcome.\n\n![](map.png)\n")
+    site.write("map.png", png_bytes())
+    fake_api.responses_by_marker.update(
+        {
+            "Title: Home": {"summary": "FIRST summary.", "abstract": "A."},
+            "File name: map.png": {"alt": "Map of the street", "decorative": False},
+        }
+    )
+    assert site.run("enrich").code == 0
+    proc = subprocess.Popen(
+        [str(zensical_python), "-m", "pipeline", "serve", "--port", "0"],
+        cwd=site.root,
+        env=_child_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = _wait_for(proc, "Serving").split(" at ", 1)[1].split()[0]
+        assert url.startswith("http://127.0.0.1:")
+        status, home = _get(url)
+        page = parse_html(home)
+        assert status == 200 and page.meta["description"] == "FIRST summary."
+        assert [i.get("alt") for i in page.imgs if "map.png" in i.get("src", "")] == [
+            "Map of the street"
+        ]
+        assert _get(url + "llms.txt")[0] == 200
+        assert _get(url + "index.md.enrich.yml")[0] == 404  # no sidecar published
+        sidecar = site.docs / "index.md.enrich.yml"
+        sidecar.write_text(sidecar.read_text().replace("FIRST summary.", "EDITED summary."))
+        _wait_for(proc, "preview: serving")
+        assert parse_html(_get(url)[1]).meta["description"] == "EDITED summary."
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -168,6 +168,24 @@ def build(config_file: str, frozen: bool, strict: bool, generator: str) -> int:
 @cli.command()
 @config_option
 @click.option(
+    "--generator",
+    type=click.Choice([AUTO, *BY_NAME]),
+    default=AUTO,
+    show_default=True,
+    help="As for build. MkDocs and ProperDocs: their own serve, the plugin renders.",
+)
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+def serve(config_file: str | None, generator: str, port: int) -> int:
+    """Preview the site as it deploys, on 127.0.0.1: build from committed sidecars (no
+    API call), render our texts, serve, and rebuild when a source or sidecar changes."""
+    from pipeline.cli.serve import serve_command
+
+    return serve_command(config_file, generator, port)
+
+
+@cli.command()
+@config_option
+@click.option(
     "--site-dir",
     type=click.Path(file_okay=False),
     help="The built site (default: the config's site_dir).",
