@@ -8,7 +8,9 @@ does not hold the venv (not activated).
 
 from __future__ import annotations
 
+import html
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,12 +21,14 @@ from pathlib import Path
 
 import pytest
 import sidevenv
+import yaml
 from conftest import ROOT, png_bytes, user_text
 from sitebuild import parse_html, parse_page
 
 from pipeline.cli.generators import AUTO, BY_NAME, CONFIG_FILES, TABLE, choose
 
 PROPERDOCS = ["properdocs==1.6.7", "properdocs-theme-mkdocs==1.6.7"]
+PROPERDOCS_MATERIAL = ["properdocs==1.6.7", "mkdocs-material>=9.5,<10"]
 BARE_PATH = "/usr/bin:/bin"  # no venv on it
 
 
@@ -306,3 +310,36 @@ def test_zensical_preview_serves_summaries_and_alts_and_rebuilds(site, fake_api,
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.corpus
+def test_properdocs_with_material_builds_the_demo(tmp_path):
+    """ProperDocs + Material: Material's `mkdocs` dependency is installed beside it but not
+    used: properdocs maps every `mkdocs.*` import to itself. properdocs.yml picks it."""
+    try:
+        python = sidevenv.side_venv("properdocs-material", PROPERDOCS_MATERIAL)
+    except sidevenv.Unavailable as e:
+        pytest.skip(f"ProperDocs + Material venv could not be made here: {e}")
+    root = tmp_path / "demo"
+    shutil.copytree(ROOT / "content", root / "content")
+    shutil.copy(ROOT / "mkdocs.yml", root / "properdocs.yml")
+    proc = subprocess.run(
+        [str(python), "-m", "pipeline", "build", "--frozen"],
+        cwd=root,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    fix = parse_page(root / "site" / "guides" / "fix-a-flat" / "index.html")
+    sidecar = yaml.safe_load((root / "content" / "guides" / "fix-a-flat.md.enrich.yml").read_text())
+    assert fix.meta["description"] == sidecar["summary"]
+    listing = (root / "site" / "blog" / "index.html").read_text(encoding="utf-8")
+    post = yaml.safe_load(
+        (
+            root / "content" / "blog" / "posts" / "ten-years-on-harbor-street.md.enrich.yml"
+        ).read_text()
+    )
+    assert html.escape(post["abstract"], quote=False) in listing  # the abstract as excerpt
