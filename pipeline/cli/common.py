@@ -29,8 +29,7 @@ def load_plan(config_file: str | None, model: str | None = None) -> tuple[Site, 
 
 def report_problems(site: Site, problems: list[Problem]) -> None:
     for p in problems:
-        where = display_path(site, p.path) + (f":{p.line}" if p.line else "")
-        click.echo(f"{where}: {p.message}", err=True)
+        click.echo(p.shown(display_path(site, p.path)), err=True)
 
 
 def has_key() -> bool:
