@@ -94,10 +94,6 @@ class Sidecar:
         """Text a person wrote or changed: never overwritten, never paid for."""
         return self.source == "author" or self.edited
 
-    @property
-    def effective_source(self) -> str:
-        return "edited" if self.edited and self.source == "generated" else self.source
-
 
 def _dump_scalar(key: str, value) -> str:
     return yaml.safe_dump(
@@ -216,17 +212,6 @@ def write(docs_dir: Path, rel: str, sc: Sidecar) -> bool:
     """Atomically write a sidecar; False when the file already holds these exact bytes."""
     name = Path(source_of(rel)).name
     return atomic_write(docs_dir / rel, dumps(sc, name).encode("utf-8"), root=docs_dir)
-
-
-def load_all(docs_dir: Path, rels: list[str]) -> tuple[dict[str, Sidecar], list[SidecarError]]:
-    found: dict[str, Sidecar] = {}
-    errors: list[SidecarError] = []
-    for rel in rels:
-        try:
-            found[rel] = read(docs_dir, rel)
-        except SidecarError as e:
-            errors.append(e)
-    return found, errors
 
 
 def to_dict(sc: Sidecar) -> dict:

@@ -29,7 +29,8 @@ config_option = click.option(
     message="%(package)s %(version)s: build-time enrichment for static sites",
 )
 def cli() -> None:
-    """Page summaries and image alt text for a MkDocs site, spent once per change."""
+    """Page summaries and image alt text for a MkDocs, ProperDocs or Zensical site, spent
+    once per change."""
 
 
 @cli.command()
