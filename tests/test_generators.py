@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -343,3 +344,21 @@ def test_properdocs_with_material_builds_the_demo(tmp_path):
         ).read_text()
     )
     assert html.escape(post["abstract"], quote=False) in listing  # the abstract as excerpt
+
+
+def test_no_generator_anywhere_is_one_line(site, monkeypatch, tmp_path):
+    """auto with nothing installed: one line naming how to install each, no traceback."""
+    site.write("index.md", "# Home\n\nHello.\n")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("ZENSICAL", raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # nothing beside it
+    # ...and no generator module importable by this Python
+    no_modules = types.SimpleNamespace(
+        util=types.SimpleNamespace(find_spec=lambda name, *a: None), metadata=None
+    )
+    monkeypatch.setattr("pipeline.generator.importlib", no_modules)
+    result = site.run("build")
+    assert result.code == 1
+    lines = [x for x in result.err.splitlines() if x.strip()]
+    assert len(lines) == 1 and "no site generator found" in lines[0], result.err
+    assert all(f"pip install {hint}" in lines[0] for hint in ("zensical==", "'sidecar-enrich"))

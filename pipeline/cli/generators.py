@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline import mkdocs, properdocs, zensical
+from pipeline.errors import Fatal
 from pipeline.generator import Generator
 
 # In the order `--generator auto` tries them when the config names none.
@@ -32,4 +33,10 @@ def choose(name: str, config_file: Path) -> Generator:
     own = [g for g in TABLE if g.config_files[0] == config_file.name]
     if len(own) == 1 and [g for g in TABLE if config_file.name in g.config_files] == own:
         return own[0]
-    return next((g for g in TABLE if g.installed()), TABLE[0])
+    found = next((g for g in TABLE if g.installed()), None)
+    if found is None:
+        raise Fatal(
+            "no site generator found (beside this Python or on PATH): "
+            + "; ".join(g.install for g in TABLE)
+        )
+    return found
