@@ -1,7 +1,8 @@
 """What every stage shares: the site, its options, item kinds, prompt versions, text limits.
 
-Plain dataclasses, no generator and no SDK: the MkDocs and Zensical adapters build a
-`Site` from their own configuration, and the core never needs to know which one ran.
+Plain dataclasses, no generator and no SDK: the MkDocs plugin builds a `Site` from
+MkDocs' config, pipeline.config from the config file for the CLI (every generator), and
+the core never needs to know which one ran. `Layout` is the one page-URL rule.
 """
 
 # ruff: noqa: RUF009  (`option()` is a dataclasses.field() with validation metadata)
