@@ -12,6 +12,7 @@ import html
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -362,3 +363,55 @@ def test_no_generator_anywhere_is_one_line(site, monkeypatch, tmp_path):
     lines = [x for x in result.err.splitlines() if x.strip()]
     assert len(lines) == 1 and "no site generator found" in lines[0], result.err
     assert all(f"pip install {hint}" in lines[0] for hint in ("zensical==", "'sidecar-enrich"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_mkdocs_preview_is_mkdocs_serve_with_the_plugin(site, fake_api):
+    """With MkDocs, `serve` is `mkdocs serve`: the plugin renders on every build, so the
+    preview has the summary, the alt and llms.txt, and publishes no sidecar."""
+    site.set_config(
+        "site_name: Preview\nsite_url: https://example.org/\ndocs_dir: content\n"
+        "plugins:\n  - enrich\n"
+    )
+    site.write("index.md", "# Home\n\nWelcome.\n\n![](map.png)\n")
+    site.write("map.png", png_bytes())
+    fake_api.responses_by_marker.update(
+        {
+            "Title: Home": {"summary": "HOME summary.", "abstract": "A."},
+            "File name: map.png": {"alt": "Map of the street", "decorative": False},
+        }
+    )
+    assert site.run("enrich").code == 0
+    port = _free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline", "serve", "--generator", "mkdocs", "-p", str(port)],
+        cwd=site.root,
+        env={**_child_env(), "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(proc, "Serving on")
+        url = f"http://127.0.0.1:{port}/"
+        status, home = _get(url)
+        page = parse_html(home)
+        assert status == 200 and page.meta["description"] == "HOME summary."
+        assert [i.get("alt") for i in page.imgs if "map.png" in i.get("src", "")] == [
+            "Map of the street"
+        ]
+        assert _get(url + "llms.txt")[0] == 200
+        assert _get(url + "index.md.enrich.yml")[0] == 404
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
