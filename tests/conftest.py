@@ -209,7 +209,5 @@ def pytest_collection_modifyitems(items):
             source = inspect.getsource(function)
         except (OSError, TypeError):
             source = ""
-        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _STARTS_A_BUILD.search(
-            source
-        ):
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _STARTS_A_BUILD.search(source):
             item.add_marker(pytest.mark.slow)

@@ -247,8 +247,7 @@ def write_sidecars(docs: Path) -> None:
         summary = f'Summary {n} of {page.stem}: fish & "chips" < 5'
         abstract = f"Abstract {n}: what {page.stem} says, & more."
         page.with_name(page.name + ".enrich.yml").write_text(
-            f"summary: {json.dumps(summary)}\nabstract: {json.dumps(abstract)}\n"
-            "source: author\n",
+            f"summary: {json.dumps(summary)}\nabstract: {json.dumps(abstract)}\nsource: author\n",
             encoding="utf-8",
         )
     for n, image in enumerate(sorted(docs.rglob("*"))):

@@ -171,6 +171,7 @@ def test_match_pages_by_path_then_by_unique_title():
         "blog/category/events/index.html": ("Events", "Events"),
         "blog/2022/12/11/version-060/index.html": ("Textual 0.6.0 adds a tree", "version-060"),
     }
+
     def output_path(src):
         return DEFAULT_LAYOUT.output_path(src, True)
 
