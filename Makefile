@@ -7,7 +7,7 @@ MKDOCS_FILE ?= mkdocs.yml
 # mkdocs (the plugin renders) or zensical (installed into .venv/side/zensical on first use).
 GENERATOR ?= mkdocs
 
-.PHONY: build test bench status lint clean
+.PHONY: build test test-fast bench status lint clean
 
 # Re-install only when pyproject.toml changed (the stamp is older than it).
 $(STAMP): pyproject.toml
@@ -27,6 +27,10 @@ endif
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# Everything but the tests that start a child build (mkdocs, properdocs, zensical).
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not slow"
 
 status: $(STAMP)
 	$(PY) -m pipeline status -f $(MKDOCS_FILE)

@@ -75,6 +75,42 @@ _TolerantLoader.add_multi_constructor("tag:yaml.org,2002:python/", _ignore_tag)
 _TolerantLoader.add_multi_constructor("!", _ignore_tag)
 
 
+class _TagRecorder(_TolerantLoader):
+    """The tolerant loader, noting every local tag (`!relative`, `!ENV`) and its line."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.tags: list[tuple[str, int]] = []
+
+
+def _record(loader: _TagRecorder, node: yaml.Node, *rest):
+    node = rest[-1] if rest else node
+    loader.tags.append((node.tag, node.start_mark.line + 1))
+    return None
+
+
+_TagRecorder.add_constructor("!ENV", _record)
+_TagRecorder.add_constructor("!relative", _record)
+_TagRecorder.add_multi_constructor("!", lambda loader, suffix, node: _record(loader, node))
+
+
+def yaml_tags(path: Path) -> list[tuple[str, int]]:
+    """The local YAML tags a config file uses (`!relative`, `!ENV`, ...), with their
+    line; Python tags (`!!python/name:`) are not local. [] for TOML or a file we
+    cannot read (reading it for real reports that)."""
+    if path.suffix.lower() == ".toml":
+        return []
+    try:
+        loader = _TagRecorder(path.read_text(encoding="utf-8-sig"))
+        try:
+            loader.get_single_data()
+        finally:
+            loader.dispose()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    return sorted(loader.tags, key=lambda t: t[1])
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -182,11 +218,23 @@ def _read_toml(path: Path) -> dict:
     return project
 
 
-def _config_path(config_file: str | os.PathLike | None) -> Path:
-    """The site's config: mkdocs.yml, else zensical.toml beside it when there is none."""
-    path = Path(config_file or "mkdocs.yml")
-    if path.is_dir():
-        path = path / "mkdocs.yml"
+# What a command reads when -f names no file: the adapters' config files, in the order
+# of the CLI's generator table (pipeline/cli/generators.py passes its own).
+CONFIG_FILES = ("properdocs.yml", "zensical.toml", "mkdocs.yml")
+
+
+def config_path(
+    config_file: str | os.PathLike | None, candidates: tuple[str, ...] = CONFIG_FILES
+) -> Path:
+    """The site's config: the file named; in a folder (or none named), the first of
+    `candidates` present there, as each generator looks for its own (ProperDocs reads
+    properdocs.yml before mkdocs.yml); an absent mkdocs.yml falls back to zensical.toml."""
+    path = Path(config_file) if config_file else None
+    folder = path if path is None or path.is_dir() else None
+    if path is None or folder is not None:
+        here = folder or Path()
+        found = next((here / n for n in candidates if (here / n).is_file()), None)
+        path = found or here / candidates[0]
     if not path.exists() and path.name == "mkdocs.yml":
         toml = path.with_name("zensical.toml")
         if toml.is_file():
@@ -194,8 +242,10 @@ def _config_path(config_file: str | os.PathLike | None) -> Path:
     return path.absolute()
 
 
-def load_site(config_file: str | os.PathLike | None = None) -> Site:
-    path = _config_path(config_file)
+def load_site(
+    config_file: str | os.PathLike | None = None, candidates: tuple[str, ...] = CONFIG_FILES
+) -> Site:
+    path = config_path(config_file, candidates)
     data = _read_toml(path) if path.suffix.lower() == ".toml" else _read_yaml(path)
     root = path.parent
     docs = data.get("docs_dir", "docs")

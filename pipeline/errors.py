@@ -24,8 +24,13 @@ class Problem:
     line: int | None = None
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
+        return self.shown()
+
+    def shown(self, path: str | None = None) -> str:
+        """The one format of a problem: `path[:line]: message`, the path as given
+        (relative to where the user stands) or as found (docs_dir-relative)."""
+        where = path if path is not None else self.path
+        return f"{where}:{self.line}: {self.message}" if self.line else f"{where}: {self.message}"
 
 
 class PipelineError(Exception):

@@ -1,7 +1,8 @@
 """What every stage shares: the site, its options, item kinds, prompt versions, text limits.
 
-Plain dataclasses, no generator and no SDK: the MkDocs and Zensical adapters build a
-`Site` from their own configuration, and the core never needs to know which one ran.
+Plain dataclasses, no generator and no SDK: the MkDocs plugin builds a `Site` from
+MkDocs' config, pipeline.config from the config file for the CLI (every generator), and
+the core never needs to know which one ran. `Layout` is the one page-URL rule.
 """
 
 # ruff: noqa: RUF009  (`option()` is a dataclasses.field() with validation metadata)
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
@@ -223,7 +225,69 @@ def _kind_name(kind) -> str:
 
 # --- the site --------------------------------------------------------------------------------
 
-INDEX_NAMES = ("index.md", "README.md", "readme.md")
+# Files a folder's page may come from, in the order generators prefer them: MkDocs and
+# Zensical both publish index.md and drop a README.md beside it (`readme.md` is a page).
+INDEX_NAMES = ("index.md", "README.md")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a generator puts each source page: its built file and URL, and which of
+    several sources wins one output. The one page-URL rule of the core; each generator
+    adapter hands its own (MkDocs, ProperDocs and Zensical share the default)."""
+
+    # Stems that make a folder's page, in the order they win (index.md over README.md).
+    index_stems: tuple[str, ...] = ("index", "README")
+    page_suffixes: tuple[str, ...] = (".md", ".markdown")
+
+    def is_page(self, src: str) -> bool:
+        return src.lower().endswith(self.page_suffixes)
+
+    def output_path(self, src: str, use_directory_urls: bool) -> str:
+        """The built file of a page: `a/b.md` -> `a/b/index.html` (or `a/b.html`)."""
+        folder, name = posixpath.split(src)
+        stem = posixpath.splitext(name)[0]
+        if stem in self.index_stems:
+            return posixpath.join(folder, "index.html")
+        if use_directory_urls:
+            return posixpath.join(folder, stem, "index.html")
+        return posixpath.join(folder, stem + ".html")
+
+    def page_url(self, src: str, use_directory_urls: bool) -> str:
+        """Site-relative URL of what `src` becomes: a page's URL, other files their path."""
+        if not self.is_page(src):
+            return src
+        return self.url_of_output(self.output_path(src, use_directory_urls), use_directory_urls)
+
+    @staticmethod
+    def url_of_output(html_path: str, use_directory_urls: bool) -> str:
+        """`a/b/index.html` -> `a/b/`; `index.html` -> "" (with directory URLs)."""
+        if use_directory_urls and (html_path == "index.html" or html_path.endswith("/index.html")):
+            return html_path[: -len("index.html")]
+        return html_path
+
+    def losers(self, pages: Iterable[str], use_directory_urls: bool) -> dict[str, str]:
+        """Pages no generator publishes because another source of their folder makes
+        the same file (README.md beside index.md) -> the page that wins."""
+        by_output: dict[tuple[str, str], list[str]] = {}
+        for src in pages:
+            key = (posixpath.dirname(src), self.output_path(src, use_directory_urls))
+            by_output.setdefault(key, []).append(src)
+        out = {}
+        for srcs in by_output.values():
+            if len(srcs) > 1:
+                winner = min(srcs, key=self._rank)
+                out.update({s: winner for s in srcs if s != winner})
+        return out
+
+    def _rank(self, src: str) -> tuple[int, str]:
+        # Same folder: an index stem by its order, then the `.md` spelling MkDocs keeps.
+        stem, suffix = posixpath.splitext(posixpath.basename(src))
+        order = self.index_stems.index(stem) if stem in self.index_stems else len(self.index_stems)
+        return order, "" if suffix == ".md" else suffix
+
+
+DEFAULT_LAYOUT = Layout()
 
 
 @dataclass(frozen=True)
@@ -245,6 +309,8 @@ class Site:
     language: str | None = None
     # One line each, as mkdocs words them (unknown plugin options): printed, not fatal.
     warnings: tuple[str, ...] = ()
+    # Where the generator puts each page (its adapter's; the default fits all three).
+    layout: Layout = DEFAULT_LAYOUT
 
     @property
     def state_dir(self) -> Path:
@@ -255,21 +321,14 @@ class Site:
         return path.relative_to(self.docs_dir).as_posix()
 
     def page_url(self, src: str) -> str:
-        """The site-relative URL a source file is served at, as MkDocs and Zensical do.
+        """The site-relative URL a source file is served at, as its generator does.
 
         `guides/flat.md` -> `guides/flat/` (directory URLs) or `guides/flat.html`;
         `guides/index.md` -> `guides/`; other files keep their path.
         """
-        return page_url(src, self.use_directory_urls)
+        return self.layout.page_url(src, self.use_directory_urls)
 
 
 def page_url(src: str, use_directory_urls: bool) -> str:
-    if not src.endswith((".md", ".markdown")):
-        return src
-    folder, name = posixpath.split(src)
-    stem = name.rsplit(".", 1)[0]
-    if name in INDEX_NAMES or stem == "index":
-        return f"{folder}/" if folder else ""
-    if use_directory_urls:
-        return f"{folder}/{stem}/" if folder else f"{stem}/"
-    return f"{folder}/{stem}.html" if folder else f"{stem}.html"
+    """The default layout's URL of `src` (for callers holding no Site)."""
+    return DEFAULT_LAYOUT.page_url(src, use_directory_urls)

@@ -17,6 +17,7 @@ those changes. Text a person adds to it (or `source: author`) wins, as everywher
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -25,9 +26,11 @@ import yaml
 from pipeline.errors import SidecarError
 from pipeline.fsutil import atomic_write, read_regular
 from pipeline.model import ItemKind
-from pipeline.source.fingerprint import text_hash
 
 SUFFIX = ".enrich.yml"
+
+# The same prefix as the content fingerprints (pipeline.source.fingerprint.SCHEME).
+HASH_SCHEME = "sha256:"
 
 # A sidecar holds at most ~600 characters of text and a few short fields (well under
 # 2 KiB); 64 KiB leaves room for any hand edit while a committed multi-megabyte file (or
@@ -115,10 +118,6 @@ class Sidecar:
     def human(self) -> bool:
         """Text a person wrote or changed: never overwritten, never paid for."""
         return self.source == "author" or self.edited
-
-    @property
-    def effective_source(self) -> str:
-        return "edited" if self.edited and self.source in ("generated", "failed") else self.source
 
 
 def _dump_scalar(key: str, value) -> str:
@@ -244,17 +243,6 @@ def write(docs_dir: Path, rel: str, sc: Sidecar) -> bool:
     return atomic_write(docs_dir / rel, dumps(sc, name).encode("utf-8"), root=docs_dir)
 
 
-def load_all(docs_dir: Path, rels: list[str]) -> tuple[dict[str, Sidecar], list[SidecarError]]:
-    found: dict[str, Sidecar] = {}
-    errors: list[SidecarError] = []
-    for rel in rels:
-        try:
-            found[rel] = read(docs_dir, rel)
-        except SidecarError as e:
-            errors.append(e)
-    return found, errors
-
-
 def to_dict(sc: Sidecar) -> dict:
     # Shallow: dataclasses.asdict deep-copies, which was a fifth of reading 10,000 sidecars.
     return {f.name: getattr(sc, f.name) for f in fields(sc)}
@@ -262,3 +250,9 @@ def to_dict(sc: Sidecar) -> dict:
 
 def from_dict(data: dict) -> Sidecar:
     return Sidecar(**data)
+
+
+def text_hash(*parts: str | bool | None) -> str:
+    """Hash of generated text as written, so a later edit by a person can be told apart."""
+    joined = "\x1f".join("" if p is None else str(p) for p in parts)
+    return HASH_SCHEME + hashlib.sha256(joined.encode("utf-8")).hexdigest()

@@ -6,9 +6,11 @@ Nothing here fakes our own code: tests write real files, run the real commands, 
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import os
+import re
 import shutil
 import textwrap
 from dataclasses import dataclass
@@ -183,3 +185,29 @@ def title_of(body: dict) -> str:
         if line.startswith(("Title: ", "File name: ")):
             return line.split(": ", 1)[1]
     return ""
+
+
+# --- the `slow` marker: every test that starts a child build ------------------------------
+
+# Fixtures that hand a test a generator to run, and calls that start a build (ours, in
+# tests/sitebuild.py and the test modules, or the CLI's `build` / `postbuild`).
+SLOW_FIXTURES = frozenset({"zensical_exe", "zensical_python", "properdocs_python", "built_site"})
+_STARTS_A_BUILD = re.compile(
+    r"\b(mkdocs_build|build_corpus|build_both|python_m|run_in|make_build_lines)\("
+    r"|\bsubprocess\.run\(|(?<![\w.])build\(|\.run\(\s*\"(build|postbuild)\""
+)
+
+
+def pytest_collection_modifyitems(items):
+    """`make test-fast` (-m "not slow") leaves out what starts mkdocs, properdocs or
+    zensical; read from each test's fixtures and source, so a new test is marked too."""
+    for item in items:
+        function = getattr(item, "function", None)
+        if function is None or item.get_closest_marker("slow"):
+            continue
+        try:
+            source = inspect.getsource(function)
+        except (OSError, TypeError):
+            source = ""
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or _STARTS_A_BUILD.search(source):
+            item.add_marker(pytest.mark.slow)

@@ -82,7 +82,9 @@ def test_every_image_sent_is_downscaled_and_of_a_supported_type(site3, fake_api)
 
 def test_system_prompt_is_marked_for_caching_and_thinking_is_off(site3, fake_api):
     site3.run("enrich")
-    for body in fake_api.messages():
+    bodies = fake_api.messages()
+    assert len(bodies) == 5  # 3 pages and 2 images: the checks below saw every request
+    for body in bodies:
         assert body["system"][-1]["cache_control"] == {"type": "ephemeral"}
         assert body["thinking"] == {"type": "disabled"}
         assert body["output_config"]["format"]["type"] == "json_schema"

@@ -1,7 +1,7 @@
 """The import rule, derived from the code: every import (function-level ones included).
 
-cli -> adapters (mkdocs, zensical), enrich, render -> plan, source, sidecars, config
-    -> model, errors, text, fsutil
+cli -> adapters (mkdocs, properdocs, zensical), enrich, render -> plan, source, sidecars,
+    config, generator -> model, errors, text, fsutil
 
 render and enrich never import each other; adapters never import enrich; only the
 MkDocs adapter imports mkdocs or material, only the Zensical adapter imports zensical,
@@ -22,6 +22,7 @@ LAYERS = {
     "__main__": 6,
     "cli": 5,
     "mkdocs": 4,
+    "properdocs": 4,
     "zensical": 4,
     "enrich": 3,
     "render": 3,
@@ -29,6 +30,7 @@ LAYERS = {
     "source": 2,
     "sidecars": 2,
     "config": 2,
+    "generator": 2,
     "model": 1,
     "errors": 1,
     "text": 1,
@@ -43,10 +45,9 @@ SAME_LAYER = {
     ("source", "sidecars"),
     ("source", "config"),
     ("config", "source"),
-    ("sidecars", "source"),
 }
 # ...and never these: the site a reader gets is rendered without reaching the model.
-FORBIDDEN = {("mkdocs", "enrich"), ("zensical", "enrich")}
+FORBIDDEN = {("mkdocs", "enrich"), ("properdocs", "enrich"), ("zensical", "enrich")}
 THIRD_PARTY_HOME = {
     "mkdocs": {"mkdocs"},
     "material": {"mkdocs"},

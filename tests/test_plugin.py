@@ -168,13 +168,14 @@ def test_default_mkdocs_theme_gets_the_same_tags(site, fake_api):
     site.write("pic.png", png_bytes())
     fake_api.responses_by_marker["Title: Guide"] = {"summary": "S.", "abstract": "A."}
     fake_api.responses_by_marker["Title: Home"] = {"summary": "HOME S.", "abstract": "A."}
+    fake_api.responses_by_marker["File name: pic.png"] = {"alt": "A red tile", "decorative": False}
     site.run("enrich")
     assert build(site, "--strict").returncode == 0
     page = parse_page(site.root / "site" / "guide" / "index.html")
     assert page.meta["description"] == "S."  # this theme prints no page description itself
     assert page.meta["og:description"] == "S."
     assert page.meta["twitter:card"] == "summary_large_image"
-    assert all(i.get("alt") for i in page.imgs)
+    assert [i.get("alt") for i in page.imgs] == ["A red tile"]
     # Its home page prints the site's description; the page's own summary replaces it.
     home = parse_page(site.root / "site" / "index.html")
     assert home.meta["description"] == home.meta["og:description"] == "HOME S."

@@ -28,13 +28,14 @@ from conftest import ROOT
 from pipeline.__main__ import main
 from pipeline.config import load_site, validate_options
 from pipeline.errors import Fatal
-from pipeline.model import Site
+from pipeline.model import DEFAULT_LAYOUT, Site
 from pipeline.render.postbuild import (
+    abstract_excerpts,
     heading_of,
     match_pages,
-    output_path,
-    page_url,
+    nav_titles,
     render_page,
+    rendered_title,
     title_of,
 )
 from pipeline.render.site_pass import PageInfo, SitePass
@@ -67,7 +68,7 @@ def _case(name: str, root: Path) -> tuple[PageInfo, SitePass]:
     pages = {src: PageTexts(spec["summary"], spec["summary"])} if src else {}
     site_pass = SitePass(site, SiteTexts(pages, images), {p: p for p in images})
     page = PageInfo(
-        url=page_url(spec["html_path"], site.use_directory_urls),
+        url=DEFAULT_LAYOUT.url_of_output(spec["html_path"], site.use_directory_urls),
         src=src,
         title=html.escape(spec["title"]),  # a generator's title is HTML text
         meta={"date": spec["date"]} if spec.get("date") else {},
@@ -96,13 +97,54 @@ def test_postbuild_pass_is_idempotent(name, tmp_path):
 
 
 def test_output_path_and_url():
+    output_path, page_url = DEFAULT_LAYOUT.output_path, DEFAULT_LAYOUT.url_of_output
     assert output_path("guides/fix-a-flat.md", True) == "guides/fix-a-flat/index.html"
     assert output_path("guides/index.md", True) == "guides/index.html"
     assert output_path("README.md", True) == "index.html"
+    # Only README.md is a folder's page: `readme.md` is a page of its own (as built by
+    # Zensical 0.0.73 and MkDocs 1.6: `low/readme/index.html`).
+    assert output_path("low/readme.md", True) == "low/readme/index.html"
     assert output_path("guides/fix-a-flat.md", False) == "guides/fix-a-flat.html"
     assert page_url("guides/fix-a-flat/index.html", True) == "guides/fix-a-flat/"
     assert page_url("index.html", True) == ""
     assert page_url("guides/fix-a-flat.html", False) == "guides/fix-a-flat.html"
+
+
+def test_index_md_wins_over_readme_md_in_its_folder():
+    pages = ["README.md", "index.md", "sub/README.md", "a.md", "a/index.md", "b/index.markdown"]
+    pages.append("b/index.md")
+    assert DEFAULT_LAYOUT.losers(pages, True) == {
+        "README.md": "index.md",
+        "b/index.markdown": "b/index.md",
+        # a.md and a/index.md sit in different folders: not a pair MkDocs resolves
+    }
+    assert DEFAULT_LAYOUT.losers(["sub/README.md", "sub/x.md"], False) == {}
+
+
+def test_rendered_title_drops_attribute_lists():
+    page = (
+        "<html><head><title>Body - Fields - Site</title></head><body><article>"
+        '<h1 id="body-fields">Body - Fields<a class="headerlink" href="#body-fields">¶</a>'
+        "</h1></article></body></html>"
+    )
+    read = PageInfo("body/", "body.md", "Body - Fields { #body-fields }")
+    assert rendered_title(page, read) == "Body - Fields"
+    titled = PageInfo("body/", "body.md", "x", meta={"title": "Fish & chips"})
+    assert rendered_title(page, titled) == "Fish &amp; chips"
+    assert rendered_title("<html><body></body></html>", read) == read.title
+    # The config's nav names it: that title, as MkDocs' page.title.
+    assert rendered_title(page, titled, "FAQ & more") == "FAQ &amp; more"
+
+
+def test_nav_titles_are_the_ones_nav_gives():
+    nav = ["index.md", {"Home": "index.md"}, {"Guides": [{"Flat": "g/flat.md"}, "g/x.md"]}]
+    nav.append({"Elsewhere": "https://example.org/"})
+    assert nav_titles(nav) == {
+        "index.md": "Home",
+        "g/flat.md": "Flat",
+        "https://example.org/": "Elsewhere",
+    }
+    assert nav_titles(None) == {}
 
 
 def test_match_pages_by_path_then_by_unique_title():
@@ -129,7 +171,11 @@ def test_match_pages_by_path_then_by_unique_title():
         "blog/category/events/index.html": ("Events", "Events"),
         "blog/2022/12/11/version-060/index.html": ("Textual 0.6.0 adds a tree", "version-060"),
     }
-    assert match_pages(built, sources, True, titles.__getitem__) == {
+
+    def output_path(src):
+        return DEFAULT_LAYOUT.output_path(src, True)
+
+    assert match_pages(built, sources, output_path, titles.__getitem__) == {
         "index.html": "index.md",
         "blog/2024/05/18/a-workshop/index.html": "blog/posts/workshop.md",
         "blog/2022/12/11/version-060/index.html": "blog/posts/titled.md",
@@ -561,3 +607,27 @@ def test_corpus_built_with_zensical_then_postbuild(tmp_path, zensical_exe, corpu
     posts = len(list((docs / "blog" / "posts").glob("*.md")))
     _assert_site(root / "site", docs, summaries, posts=posts)
     _no_network(log, trace)
+
+
+# --- blog listings: the abstract as a post's excerpt, as on the MkDocs route ---------------
+
+EXCERPTS = Path(__file__).parent / "fixtures" / "excerpts"
+ABSTRACTS = {  # site-relative post URL -> abstract; the cut post has none to give
+    "blog/2024/09/28/ten-years/": "Ten years of the co-op, <briefly>.",
+    "blog/2024/03/09/fish-&-chips/": 'Fish & chips, "abstracted".',
+}
+
+
+@pytest.mark.parametrize("name", ["category", "span-end"])
+def test_listing_excerpts_show_the_abstract(name):
+    """span-end: a listing with no article around its excerpts (a category page), whose
+    content span (from the first <article> to the last </article>) ends inside the last."""
+    given = (EXCERPTS / f"{name}.html").read_text(encoding="utf-8")
+    expected = (EXCERPTS / f"{name}.expected.html").read_text(encoding="utf-8")
+    listing = "blog/category/events/"
+    out = abstract_excerpts(given, listing, lambda url: ABSTRACTS.get(url, ""))
+    assert out == expected
+    # Idempotent: the pass run again leaves the listing as it is.
+    assert abstract_excerpts(out, listing, lambda url: ABSTRACTS.get(url, "")) == expected
+    # No abstract for any post: the listing is left as the generator wrote it.
+    assert abstract_excerpts(given, listing, lambda url: "") == given

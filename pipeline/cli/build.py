@@ -10,26 +10,30 @@ import click
 
 from pipeline.cli.common import has_key, load_plan, report_problems
 from pipeline.cli.enrich import enrich_command
+from pipeline.cli.generators import AUTO, CONFIG_FILES, choose
 from pipeline.cli.status import display_path
-from pipeline.config import check_site_dir
+from pipeline.config import check_site_dir, config_path, yaml_tags
+from pipeline.generator import Generator
 from pipeline.plan import State
 
 
 def build_command(
-    config_file: str, *, frozen: bool = False, strict: bool = True, generator: str = "mkdocs"
+    config_file: str | None, *, frozen: bool = False, strict: bool = True, generator: str = AUTO
 ) -> int:
     """`make build`: enrich when a key is set, then build with the generator (`--strict`
-    by default): `mkdocs build`, or `zensical build` and our post-build pass.
+    by default): the plugin renders during `mkdocs build` / `properdocs build`; after
+    `zensical build` our post-build pass does.
 
     The site is built whatever enrichment found; the exit code is non-zero when a cause
     was named on stderr (a failed request, a corrupt sidecar, any other problem), so CI
     notices a build that published less than it should."""
-    if generator == "zensical":
-        from pipeline import zensical
-
-        zensical.require()  # before spending anything on a build that cannot run
+    path = config_path(config_file, CONFIG_FILES)
+    gen = choose(generator, path)
+    # Before spending anything on a build that cannot run:
+    command = gen.require()
+    gen.check_tags(path, yaml_tags(path))
     site, plan = load_plan(config_file)
-    if generator == "zensical":
+    if gen.renders == "postbuild":
         check_site_dir(site)  # before spending anything: Zensical empties site_dir
     stale = plan.stale()
     env = dict(os.environ)
@@ -77,13 +81,7 @@ def build_command(
     # Material prints a large end-of-life banner on every build; it is for maintainers, not
     # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
-    if generator == "zensical":
-        from pipeline.cli.postbuild import zensical_build
-
-        code = zensical_build(config_file, env, strict=strict)
-    else:
-        command = [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config_file)]
-        code = subprocess.run(command + (["--strict"] if strict else []), env=env).returncode
+    code = run_generator(gen, command, str(site.config_file), env, strict=strict)
     if code:
         return code
     if problems:
@@ -93,3 +91,16 @@ def build_command(
         )
         return 1
     return 0
+
+
+def run_generator(
+    gen: Generator, command: list[str], config_file: str, env: dict[str, str], *, strict: bool
+) -> int:
+    """Build with `gen`; when it runs no plugin of ours, our pass renders the site after."""
+    if gen.renders == "postbuild":
+        from pipeline.cli.postbuild import postbuild_build
+
+        return postbuild_build(gen, command, config_file, env, strict=strict)
+    argv = gen.build_argv(command, config_file, strict=strict)
+    sys.stdout.flush()
+    return subprocess.run(argv, env=env).returncode

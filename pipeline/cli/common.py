@@ -6,6 +6,7 @@ import os
 
 import click
 
+from pipeline.cli.generators import CONFIG_FILES
 from pipeline.cli.status import display_path
 from pipeline.config import load_site
 from pipeline.enrich import ledger
@@ -18,8 +19,8 @@ from pipeline.source.discover import discover
 from pipeline.text import printable
 
 
-def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
-    site = load_site(config_file)
+def load_plan(config_file: str | None, model: str | None = None) -> tuple[Site, Plan]:
+    site = load_site(config_file, CONFIG_FILES)
     for warning in site.warnings:
         click.echo(printable(warning), err=True)
     cache = ScanCache(site.state_dir / "cache" / "scan.json")
@@ -29,8 +30,7 @@ def load_plan(config_file: str, model: str | None = None) -> tuple[Site, Plan]:
 
 def report_problems(site: Site, problems: list[Problem]) -> None:
     for p in problems:
-        where = display_path(site, p.path) + (f":{p.line}" if p.line else "")
-        click.echo(printable(f"{where}: {p.message}"), err=True)
+        click.echo(printable(p.shown(display_path(site, p.path))), err=True)
 
 
 def has_key() -> bool:

@@ -34,7 +34,7 @@ from pipeline.plan import Plan
 
 
 def enrich_command(
-    config_file: str,
+    config_file: str | None,
     *,
     dry_run: bool = False,
     only: str | None = None,

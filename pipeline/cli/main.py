@@ -8,16 +8,17 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import load_plan, report_problems
+from pipeline.cli.generators import AUTO, BY_NAME
 from pipeline.cli.status import display_path, render_text, to_json
 
 config_option = click.option(
     "-f",
     "--config-file",
     "config_file",
-    default="mkdocs.yml",
-    show_default=True,
+    default=None,
     type=click.Path(dir_okay=True),
-    help="The site's mkdocs.yml (or zensical.toml).",
+    help="The site's config file (default: properdocs.yml, zensical.toml or mkdocs.yml, "
+    "the first present).",
 )
 
 
@@ -28,7 +29,8 @@ config_option = click.option(
     message="%(package)s %(version)s: build-time enrichment for static sites",
 )
 def cli() -> None:
-    """Page summaries and image alt text for a MkDocs site, spent once per change."""
+    """Page summaries and image alt text for a MkDocs, ProperDocs or Zensical site, spent
+    once per change."""
 
 
 @cli.command()
@@ -179,14 +181,16 @@ def report(
     "--strict/--no-strict",
     default=True,
     show_default=True,
-    help="Pass --strict to mkdocs: any warning (a broken link too) fails the build.",
+    help="Pass --strict to the generator (MkDocs, ProperDocs, Zensical): any warning (a "
+    "broken link, stale text) fails the build. --no-strict lets them through.",
 )
 @click.option(
     "--generator",
-    type=click.Choice(["mkdocs", "zensical"]),
-    default="mkdocs",
+    type=click.Choice([AUTO, *BY_NAME]),
+    default=AUTO,
     show_default=True,
-    help="Build with MkDocs (the plugin renders) or Zensical (then the post-build pass).",
+    help="Build with MkDocs or ProperDocs (the plugin renders) or Zensical (then the "
+    "post-build pass). auto: the one whose config this is, else the first installed.",
 )
 def build(config_file: str, frozen: bool, strict: bool, generator: str) -> int:
     """Enrich (when ANTHROPIC_API_KEY is set), then build the site, `--strict` by default.
@@ -196,6 +200,24 @@ def build(config_file: str, frozen: bool, strict: bool, generator: str) -> int:
     from pipeline.cli.build import build_command
 
     return build_command(config_file, frozen=frozen, strict=strict, generator=generator)
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--generator",
+    type=click.Choice([AUTO, *BY_NAME]),
+    default=AUTO,
+    show_default=True,
+    help="As for build. MkDocs and ProperDocs: their own serve, the plugin renders.",
+)
+@click.option("-p", "--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+def serve(config_file: str | None, generator: str, port: int) -> int:
+    """Preview the site as it deploys, on 127.0.0.1: build from committed sidecars (no
+    API call), render our texts, serve, and rebuild when a source or sidecar changes."""
+    from pipeline.cli.serve import serve_command
+
+    return serve_command(config_file, generator, port)
 
 
 @cli.command()

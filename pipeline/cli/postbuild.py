@@ -1,4 +1,5 @@
-"""`postbuild` and `build --generator zensical`: render sidecars into a built site.
+"""`postbuild`, and `build` with a generator that runs no plugin of ours (Zensical):
+render sidecars into a built site.
 
 Thin: what is rendered and which messages stale text gives is decided in
 pipeline.render.site_pass (as for the MkDocs plugin); this prints them as the CLI does.
@@ -6,6 +7,8 @@ pipeline.render.site_pass (as for the MkDocs plugin); this prints them as the CL
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import click
@@ -13,6 +16,7 @@ import click
 from pipeline.cli.common import load_plan, report_problems
 from pipeline.config import check_site_dir, nav_of
 from pipeline.errors import Fatal
+from pipeline.generator import Generator
 from pipeline.model import Site
 from pipeline.plan import Plan
 from pipeline.render import postbuild
@@ -69,7 +73,7 @@ def render_site(site: Site, plan: Plan, site_dir: Path | None = None) -> tuple[i
     return (1 if result.problems else 0), warnings
 
 
-def postbuild_command(config_file: str, mode: str | None, site_dir: str | None) -> int:
+def postbuild_command(config_file: str | None, mode: str | None, site_dir: str | None) -> int:
     site, plan = load_plan(config_file)
     check_site_dir(site, Path(site_dir) if site_dir else None)  # before anything is removed
     report_problems(site, plan.problems)
@@ -79,17 +83,20 @@ def postbuild_command(config_file: str, mode: str | None, site_dir: str | None) 
     return render_site(site, plan, Path(site_dir) if site_dir else None)[0]
 
 
-def zensical_build(config_file: str, env: dict[str, str], *, strict: bool = True) -> int:
-    """`zensical build`, then the pass. Strict, like the MkDocs route: a warning (stale
-    text, a broken src) fails the command after the site is built and rendered."""
-    from pipeline import zensical
-
+def postbuild_build(
+    gen: Generator, command: list[str], config_file: str, env: dict[str, str], *, strict: bool
+) -> int:
+    """Build with a generator that runs no plugin of ours (Zensical), then the pass.
+    Strict, like the plugin route: a warning (stale text, a broken src) fails the
+    command after the site is built and rendered."""
     site, plan = load_plan(config_file)
     check_site_dir(site)  # Zensical empties site_dir: `site_dir = "."` would take the project
     stop, warnings = check_stale(site, plan, env.get("ENRICH_ON_STALE"))
     if stop:
         return 1
-    code = zensical.build(str(site.config_file), env, strict=strict)
+    sys.stdout.flush()
+    argv = gen.build_argv(command, site.config_file, strict=strict)
+    code = subprocess.run(argv, env=env, cwd=site.root).returncode
     if code != 0:
         return code
     code, more = render_site(site, plan)

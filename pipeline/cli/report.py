@@ -190,7 +190,7 @@ def review_lines(rows: list[tuple[str, str, str]], *, verbose: bool = False) -> 
 
 
 def report_command(
-    config_file: str,
+    config_file: str | None,
     *,
     review: bool,
     builds: int | None,

@@ -8,7 +8,7 @@ originals (which it already shrinks to a 1568 px long edge); 768 px sends 29-52 
 
 - animated GIF: the first frame only (alt text describes the image, not the motion)
 - SVG: rasterized with resvg (a Rust renderer with wheels for every platform; no
-  system libraries, no network access) on a white background, after `source.svg` has
+  system libraries, no network access) on a white background, after `enrich.svg` has
   confined what it may embed to raster images inside docs_dir
 - EXIF orientation applied, then every metadata chunk dropped by re-encoding
 - JPEG for photographs that came as JPEG/WebP, PNG for everything else
@@ -22,8 +22,8 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image, ImageOps
 
+from pipeline.enrich.svg import UnsafeSvg, make_safe
 from pipeline.errors import ItemError
-from pipeline.source.svg import UnsafeSvg, make_safe
 
 API_MAX_BYTES = 5 * 1024 * 1024
 

@@ -140,12 +140,6 @@ def cost(model: str, usage: Usage, *, batch: bool = False) -> float | None:
     return dollars / 1_000_000
 
 
-def prefix_cacheable(model: str, tokens: int) -> bool | None:
-    """Whether a prefix of `tokens` is cached on `model`; None when the model is unknown."""
-    p = price_for(model)
-    return None if p is None else tokens >= p.min_cacheable_tokens
-
-
 def estimate_text_tokens(text_or_chars: str | int, model: str) -> int:
     """Local estimate of tokens for text, used when no key (and so no count_tokens) is set."""
     chars = text_or_chars if isinstance(text_or_chars, int) else len(text_or_chars)

@@ -6,11 +6,12 @@ fills missing alt text in the page's content, sets the meta description from the
 summary, adds the head tags, writes the feed and llms.txt, and removes any sidecar the
 generator copied into the site. No model, no network: it reads files and writes files.
 
-Mapping a built page to its source: a page at `a/b.md` is built to `a/b/index.html`
-(or `a/b.html` without directory URLs). Pages a generator moves (a blog post gets a
-dated URL) are matched by title, when exactly one unmatched source and one unmatched
-built page carry it. An image is found by its path in the site, else by its bytes (a
-blog may copy a post's images elsewhere; the same bytes are the same image to us).
+Mapping a built page to its source: where the generator's Layout (pipeline.model) puts
+it, `a/b.md` at `a/b/index.html` (or `a/b.html` without directory URLs). Pages a
+generator moves (a blog post gets a dated URL) are matched by title, when exactly one
+unmatched source and one unmatched built page carry it. An image is found by its path
+in the site, else by its bytes (a blog may copy a post's images elsewhere; the same
+bytes are the same image to us).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import re
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from pipeline.errors import Fatal, Problem
 from pipeline.fsutil import UnsafePath, read_regular
@@ -43,6 +44,10 @@ from pipeline.render.texts import ImageText, SiteTexts, collect
 from pipeline.sidecars import SUFFIX
 from pipeline.source.discover import split_page
 from pipeline.source.fingerprint import bytes_fingerprint
+from pipeline.source.links import url_dir
+
+# Where a blog post's author cuts its excerpt (Material's default separator).
+EXCERPT_SEPARATOR = "<!-- more -->"
 
 # Not a page of the site: the generator's error page has no source and no canonical URL.
 NOT_PAGES = frozenset({"404.html"})
@@ -54,38 +59,21 @@ FILE_MAX = 64 << 20
 # --- pure: paths and URLs --------------------------------------------------------------------
 
 
-def output_path(src: str, use_directory_urls: bool) -> str:
-    """Where a generator of the MkDocs family writes the page built from `src`."""
-    folder, name = posixpath.split(src)
-    stem = posixpath.splitext(name)[0]
-    if stem in ("index", "README"):
-        return posixpath.join(folder, "index.html")
-    if use_directory_urls:
-        return posixpath.join(folder, stem, "index.html")
-    return posixpath.join(folder, stem + ".html")
-
-
-def page_url(html_path: str, use_directory_urls: bool) -> str:
-    """Site-relative URL of a built page: `a/b/index.html` -> `a/b/`."""
-    if use_directory_urls and (html_path == "index.html" or html_path.endswith("/index.html")):
-        return html_path[: -len("index.html")]
-    return html_path
-
-
 def match_pages(
     built: Iterable[str],
     sources: dict[str, str],
-    use_directory_urls: bool,
+    output_path: Callable[[str], str],
     titles_of: Callable[[str], Iterable[str]],
 ) -> dict[str, str]:
     """built HTML path -> source path. `sources` maps each source path to its title;
+    `output_path` is the generator's Layout (where a source's page is built);
     `titles_of` reads a built page's titles (its <h1>, its <title>), and is only asked
     about pages left unmatched by path."""
     built = list(built)
     present = set(built)
     mapping: dict[str, str] = {}
     for src in sources:
-        out = output_path(src, use_directory_urls)
+        out = output_path(src)
         if out in present and out not in mapping:
             mapping[out] = src
     taken = set(mapping.values())
@@ -140,6 +128,19 @@ def title_of(page_html: str, site_name: str) -> str:
     return title
 
 
+def rendered_title(page_html: str, page: PageInfo, nav_title: str | None = None) -> str:
+    """A page's title as its generator holds it (HTML text), in MkDocs' order: the
+    config's nav title, front matter `title`, its rendered <h1> (attribute lists and
+    permalinks gone), else what we read."""
+    if nav_title:
+        return htmllib.escape(nav_title)
+    written = page.front.get("title")
+    if isinstance(written, str | int | float) and str(written).strip():
+        return htmllib.escape(str(written).strip())
+    heading = heading_of(page_html)
+    return htmllib.escape(heading) if heading else page.title
+
+
 _CONTENT = (("<article", "</article>"), ("<main", "</main>"), ("<body", "</body>"))
 
 
@@ -158,13 +159,69 @@ def content_span(page_html: str) -> tuple[int, int]:
 # --- one page ----------------------------------------------------------------------------------
 
 
-def render_page(page_html: str, page: PageInfo, site_pass: SitePass) -> str:
+def render_page(
+    page_html: str,
+    page: PageInfo,
+    site_pass: SitePass,
+    abstract_of: Callable[[str], str] = lambda url: "",
+) -> str:
     """One built page in; out, the page with alts in its content, its head tags, the
-    v2 links (its markdown copy is written from the content)."""
+    v2 links (its markdown copy is written from the content). On a blog listing, a
+    post the author did not cut shows its abstract (`abstract_of(post url)`)."""
     start, end = content_span(page_html)
-    content = site_pass.content(page_html[start:end], page)
+    content = abstract_excerpts(page_html[start:end], page.url, abstract_of)
+    content = site_pass.content(content, page)
     page_html = page_html[:start] + content + page_html[end:]
     return site_pass.finish_page(page_html, page, content)
+
+
+# A blog listing's excerpt as the Material family writes it (Zensical, Material's blog):
+# the post's title as an <h2> linking the post, then what the post's markdown holds
+# before `<!-- more -->` (all of it when there is none), then "Continue reading".
+_EXCERPT = re.compile(r'<article class="md-post md-post--excerpt">')
+_EXCERPT_BODY = '<div class="md-post__content md-typeset">'
+_TOCLINK = re.compile(r'<h2\b[^>]*>\s*<a class="toclink" href="([^"]*)"')
+
+
+def abstract_excerpts(content: str, listing_url: str, abstract_of: Callable[[str], str]) -> str:
+    """Each excerpt of a post with an abstract and no separator: its title, the abstract,
+    "Continue reading" (what Material's blog shows on the MkDocs route). `abstract_of`
+    takes a post's site-relative URL; "" leaves the excerpt as the generator wrote it."""
+    out, at = [], 0
+    for found in _EXCERPT.finditer(content):
+        if found.start() < at:
+            continue
+        end = content.find("</article>", found.end())
+        if end < 0:  # the last excerpt's end is where the page's content span stops
+            end = len(content)
+        body = content.find(_EXCERPT_BODY, found.end(), end)
+        link = _TOCLINK.search(content, body, end) if body >= 0 else None
+        if link is None:
+            continue
+        href = htmllib.unescape(link.group(1))
+        abstract = abstract_of(_site_url(listing_url, href))
+        heading_end = content.find("</h2>", link.end(), end)
+        close = content.rfind("</div>", heading_end, end)
+        if not abstract or heading_end < 0 or close < 0:
+            continue
+        excerpt = (
+            f"\n<p>{htmllib.escape(abstract, quote=False)}</p>\n"
+            f'<nav class="md-post__action">\n<a href="{htmllib.escape(href)}">\n'
+            "Continue reading\n</a>\n</nav>\n"
+        )
+        out += [content[at : heading_end + len("</h2>")], excerpt]
+        at = close
+    return "".join(out) + content[at:]
+
+
+def _site_url(from_url: str, href: str) -> str:
+    """A link in the page at `from_url` (site-relative) -> the site-relative URL."""
+    path = href.split("#")[0].split("?")[0]
+    if path.startswith("/") or "://" in path:
+        return ""
+    joined = posixpath.normpath(posixpath.join(url_dir(unquote(from_url)) or ".", unquote(path)))
+    joined = "" if joined == "." else joined
+    return joined + "/" if path.endswith("/") and joined else joined
 
 
 # --- I/O: the whole site ----------------------------------------------------------------------
@@ -272,22 +329,33 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     mapping = match_pages(
         html_files,
         {path: page.title for path, page in sources.items()},
-        site.use_directory_urls,
+        lambda src: site.layout.output_path(src, site.use_directory_urls),
         lambda rel: _titles(_read(site_dir, rel)[0] or "", site.site_name),
     )
     result.unmatched_sources = sorted(set(sources) - set(mapping.values()))
     infos: dict[str, PageInfo] = {}
+    uncut: set[str] = set()  # posts whose author wrote no excerpt separator
     for rel in html_files:
         src = mapping.get(rel)
-        meta = _frontmatter(site.docs_dir, src) if src else {}
+        meta, body = _frontmatter(site.docs_dir, src) if src else ({}, "")
+        if src and EXCERPT_SEPARATOR not in body:
+            uncut.add(src)
         infos[rel] = PageInfo(
-            url=quote(page_url(rel, site.use_directory_urls)),
+            url=quote(site.layout.url_of_output(rel, site.use_directory_urls)),
             src=src,
             title=htmllib.escape(sources[src].title) if src else "",
             meta=meta,
             authors=_authors(meta),
         )
     site_pass.has_posts = any(site_pass.post_date(info) for info in infos.values())
+    abstracts = {
+        unquote(info.url): post.abstract
+        for info in infos.values()
+        if info.src in uncut
+        and site_pass.post_date(info)
+        and (post := site_pass.page_texts(info)) is not None
+        and post.abstract
+    }
     url_of_src = {info.src: info.url for info in infos.values() if info.src}
     nav_nodes = (
         nav_from_config(nav, url_of_src.get, lambda s: sources[s].title if s in sources else "")
@@ -297,6 +365,7 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
         )
     )
     site_pass.set_nav(nav_nodes)
+    titled = nav_titles(nav)
     for rel in html_files:
         page_html, why = _read(site_dir, rel)
         if page_html is None:
@@ -306,7 +375,9 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
         info = infos[rel]
         if not info.src:
             info = PageInfo(info.url, None, htmllib.escape(title_of(page_html, site.site_name)))
-        new_html = render_page(page_html, info, site_pass)
+        else:
+            info = replace(info, title=rendered_title(page_html, info, titled.get(info.src)))
+        new_html = render_page(page_html, info, site_pass, lambda url: abstracts.get(url, ""))
         if new_html != page_html:
             replace_file(site_dir / rel, new_html.encode("utf-8"))
         result.pages += 1
@@ -315,6 +386,19 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     result.notes = site_pass.finish(nav_nodes, home)
     result.messages = messages
     return result
+
+
+def nav_titles(nav: object) -> dict[str, str]:
+    """Source path -> the title the config's `nav:` gives it (`- FAQ: faq.md`)."""
+    out: dict[str, str] = {}
+    for entry in nav if isinstance(nav, list) else []:
+        if isinstance(entry, dict):
+            for title, value in entry.items():
+                if isinstance(value, list):
+                    out.update(nav_titles(value))
+                elif isinstance(value, str) and title is not None:
+                    out.setdefault(value, str(title))
+    return out
 
 
 def _authors(meta: dict) -> tuple[str, ...]:
@@ -357,9 +441,10 @@ def _ours(rel: str, site: Site) -> bool:
     return rel.endswith(".md") or name in (ROOT_FILE, FULL_FILE) or rel == site.options.feed_path
 
 
-def _frontmatter(docs_dir: Path, src: str) -> dict:
+def _frontmatter(docs_dir: Path, src: str) -> tuple[dict, str]:
+    """A source's front matter and body ({}, "" when it cannot be read)."""
     try:
         split = split_page(src, read_regular(docs_dir / src, FILE_MAX, root=docs_dir))
     except OSError:
-        return {}
-    return split[0] if isinstance(split, tuple) else {}
+        return {}, ""
+    return (split[0], split[1]) if isinstance(split, tuple) else ({}, "")

@@ -48,6 +48,7 @@ from pipeline.render.llms import (
 from pipeline.render.markdown_copy import markdown_copy
 from pipeline.render.texts import ImageText, PageTexts, SiteTexts, collect, plain_text
 from pipeline.sidecars import SUFFIX
+from pipeline.source.discover import API_TYPES, sniff
 from pipeline.source.links import Resolver, url_dir
 from pipeline.text import fit, printable
 
@@ -55,7 +56,6 @@ ON_STALE_ENV = "ENRICH_ON_STALE"
 
 # What og:image may point to: images every card renderer shows (never an SVG).
 RASTER = (".png", ".jpg", ".jpeg", ".gif", ".webp")
-_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 Say = Callable[[str, str], None]  # (level: "warning" | "info", message)
 
@@ -102,8 +102,7 @@ def corrupt_sidecars(site: Site, plan: Plan) -> list[str]:
     for rel, problem in sorted(plan.discovery.failed.items()):
         if rel.endswith(SUFFIX):
             where = os.path.relpath(site.docs_dir / rel)
-            where += f":{problem.line}" if problem.line else ""
-            out.append(f"{where}: {problem.message}; its text is not used")
+            out.append(f"{problem.shown(where)}; its text is not used")
     return out
 
 
@@ -162,9 +161,8 @@ def default_image(site: Site, served: Mapping[str, str]) -> tuple[str, str] | No
     if dest is None or not path.is_file():
         raise Fatal(f"enrich: og_image: {rel!r} is not an image file in docs_dir")
     with open(path, "rb") as fh:
-        head = fh.read(12)
-    is_webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"
-    if not dest.lower().endswith(RASTER) or not (head.startswith(_MAGIC) or is_webp):
+        head = fh.read(16)
+    if not dest.lower().endswith(RASTER) or sniff(head) not in API_TYPES:
         raise Fatal(f"enrich: og_image: {rel!r} is not a raster image (png, jpg, gif or webp)")
     return dest, wanted
 

@@ -385,9 +385,12 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
     def read_all(kind: str, rels: list[str], reader) -> dict[str, dict]:
         return _read_all(cache, kind, site, rels, stats, reader, found, parallel)
 
-    pages = read_all(
-        "page", sorted(r for r in stats if r.lower().endswith(MARKDOWN_EXTENSIONS)), read_page
-    )
+    page_rels = sorted(r for r in stats if r.lower().endswith(MARKDOWN_EXTENSIONS))
+    # README.md beside index.md is not published (by MkDocs, ProperDocs or Zensical):
+    # not a page of ours, so nothing is asked or paid for it and no text of its reaches
+    # the index page.
+    unpublished = site.layout.losers(page_rels, site.use_directory_urls)
+    pages = read_all("page", [r for r in page_rels if r not in unpublished], read_page)
     wanted_images: set[str] = set()
     for rel, data in pages.items():
         refs = []

@@ -66,9 +66,3 @@ def _hash_words(body: str) -> str:
 
 def bytes_fingerprint(data: bytes) -> str:
     return SCHEME + hashlib.sha256(data).hexdigest()
-
-
-def text_hash(*parts: str | bool | None) -> str:
-    """Hash of generated text as written, so a later edit by a person can be told apart."""
-    joined = "\x1f".join("" if p is None else str(p) for p in parts)
-    return SCHEME + hashlib.sha256(joined.encode("utf-8")).hexdigest()

@@ -169,7 +169,7 @@ def parse_page(body: str) -> ParsedPage:
                 heading = text
                 headings.append(text)
                 if parent.tag == "h1" and h1 is None:
-                    h1 = text
+                    h1 = strip_attr_list(text)
                 text_parts.append("#" * int(parent.tag[1]) + " " + text)
             elif text:
                 in_paragraph = parent is not None and parent.type == "paragraph_open"
@@ -206,6 +206,15 @@ def parse_page(body: str) -> ParsedPage:
         refs=refs,
         plain_text="\n\n".join(text_parts),
     )
+
+
+# `# Body - Fields { #body-fields }`: attr_list's braces are markup, never the title.
+_ATTR_LIST = re.compile(r"\s*\{:?[ \t]*(?:[#.][^{}]*|[\w-]+=[^{}]*)\}\s*$")
+
+
+def strip_attr_list(heading: str) -> str:
+    """A heading's text without a trailing attribute list, as the generators render it."""
+    return _ATTR_LIST.sub("", heading) or heading
 
 
 def _ref_fields(d: dict) -> dict:

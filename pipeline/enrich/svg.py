@@ -29,16 +29,12 @@ from xml.parsers import expat
 
 from PIL import Image
 
+from pipeline.source.discover import API_TYPES, sniff
+
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 HREFS = ("href", XLINK_HREF)
 # A raster embedded in an SVG is decoded by resvg before anything shrinks it.
 MAX_EMBEDDED_BYTES = 20 * 1024 * 1024
-RASTER_MAGIC = (
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-)
 # CSS absolute units at 96 px per inch, as browsers and resvg's own default use.
 PX_PER_UNIT = {
     "": 1.0,
@@ -155,11 +151,10 @@ def _raster_type(data: bytes) -> str | None:
     """PNG, JPEG, GIF or WebP of a sane pixel count; never a nested SVG."""
     if len(data) > MAX_EMBEDDED_BYTES:
         return None
-    media_type = next((t for magic, t in RASTER_MAGIC if data.startswith(magic)), None)
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        media_type = "image/webp"
-    if media_type is None:
+    kind = sniff(data[:16])  # the first bytes: never read as an SVG
+    if kind not in API_TYPES:
         return None
+    media_type = f"image/{kind}"
     try:
         with Image.open(io.BytesIO(data)) as im:
             if im.width * im.height > (Image.MAX_IMAGE_PIXELS or 0):
