@@ -37,12 +37,13 @@ import posixpath
 import re
 import time
 from collections.abc import Mapping
+from html.parser import HTMLParser
 from urllib.parse import urljoin, urlsplit
 
 from bs4 import BeautifulSoup, Tag
 from markdownify import ATX, MarkdownConverter
 
-from pipeline.render.llms import escape_inline, guard_line, md_heading, md_text
+from pipeline.render.llms import DIRECTIVE_PREFIX, escape_inline, guard_line, md_heading, md_text
 
 # Bounds of one conversion (issue 23.3). Real pages: the deepest article of the three
 # corpora nests 20 elements, the largest is 0.6 MB of HTML.
@@ -53,6 +54,7 @@ MAX_SECONDS = 20.0
 
 class CopyTooLarge(Exception):
     """The page is beyond what a copy is made of; the message says which bound."""
+
 
 # Only makes sense in a browser: permalink anchors (the ¶ after headings), line-number
 # columns, tab radio buttons, scripts.
@@ -95,7 +97,7 @@ def markdown_copy(
 def directive_line(llms_url: str) -> str:
     """The llms.txt directive (agentdocsspec.com) as the copy's first line."""
     return (
-        f"> Documentation index: [llms.txt]({_destination(llms_url)}) lists every page "
+        f"{DIRECTIVE_PREFIX}[llms.txt]({_destination(llms_url)}) lists every page "
         "of this site, each with a markdown copy like this one."
     )
 
@@ -120,6 +122,54 @@ def listing_copy(
     return _with_directive("\n".join(lines).rstrip("\n"), directive) + "\n"
 
 
+class _Excerpts(HTMLParser):
+    """The links of each `<article class="md-post--excerpt">` (Material's and Zensical's
+    blog listings): those in its heading first, where the post's title links the post."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[list[str]] = []
+        self._heading: list[str] = []
+        self._other: list[str] = []
+        self._depth = 0  # articles open, counting from the excerpt's own
+        self._in_heading = False
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "article":
+            if self._depth:
+                self._depth += 1
+            elif "md-post--excerpt" in (values.get("class") or "").split():
+                self._depth, self._heading, self._other = 1, [], []
+        elif not self._depth:
+            return
+        elif tag in ("h1", "h2", "h3"):
+            self._in_heading = True
+        elif tag == "a" and values.get("href"):
+            (self._heading if self._in_heading else self._other).append(str(values["href"]))
+
+    def handle_endtag(self, tag):
+        if not self._depth:
+            return
+        if tag in ("h1", "h2", "h3"):
+            self._in_heading = False
+        elif tag == "article":
+            self._depth -= 1
+            if not self._depth:
+                self.found.append(self._heading + self._other)
+
+
+def excerpt_links(page_html: str) -> list[list[str]]:
+    """A built listing page -> for each post excerpt on it, its links (hrefs as written)."""
+    start, end = page_html.find("<article"), page_html.rfind("</article>")
+    if start < 0 or end < start:
+        return []
+    parser = _Excerpts()
+    parser.feed(page_html[start : end + len("</article>")])
+    parser.close()
+    return parser.found
+
+
 def _depth(soup: BeautifulSoup) -> int:
     """The deepest element nesting, walked without recursion."""
     deepest = 0
@@ -135,7 +185,9 @@ def _depth(soup: BeautifulSoup) -> int:
 
 # --- code languages from the source ------------------------------------------------------------
 
-_FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]*)(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+_FENCE_OPEN = re.compile(
+    r"^(?P<indent>[ \t]*)(?:(?:[-*+]|\d{1,9}[.)])[ \t]+)?(?P<fence>`{3,}|~{3,})(?P<info>.*)$"
+)
 _ATTR_LANG = re.compile(r"(?:^|\s)\.([\w+#.-]+)")
 _LANG = re.compile(r"^[\w+#.-]+$")
 
