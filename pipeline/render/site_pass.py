@@ -68,6 +68,7 @@ Say = Callable[[str, str], None]  # (level: "warning" | "info", message)
 # agentdocsspec.com: agents truncate what is longer (llms.txt, a page's markdown).
 AGENT_READ_LIMIT = 50_000
 MAX_SOURCE = 5_000_000  # a page's markdown read for fence languages, at most
+DIRECTIVE_CLASS = "enrich-llms-directive"  # the <div> holding the directive in a page's body
 
 
 # --- stale text and corrupt sidecars -------------------------------------------------------
@@ -441,10 +442,10 @@ class SitePass:
         url = self._directive_url(page, in_copy=False)
         body = output.find("<body")
         end = output.find(">", body) if body >= 0 else -1
-        if url is None or end < 0:
-            return output
+        if url is None or end < 0 or DIRECTIVE_CLASS in output:
+            return output  # (already there: the post-build pass ran twice)
         directive = (
-            '<div class="enrich-llms-directive" style="position:absolute;width:1px;'
+            f'<div class="{DIRECTIVE_CLASS}" style="position:absolute;width:1px;'
             'height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap">'
             f'Documentation index for agents: <a href="{attr(url)}">llms.txt</a> lists every '
             "page of this site, each with a markdown copy.</div>"
