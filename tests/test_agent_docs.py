@@ -333,9 +333,12 @@ class Served:
             for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
         )
         # Everything an unprivileged nginx writes lives in tmp: pid, logs, temp files.
+        # Run as root (a CI container), its workers would drop to `nobody`, who cannot
+        # read pytest's private tmp: keep them as the user running the tests.
+        user = "user root;\n" if os.geteuid() == 0 else ""
         (tmp / "nginx.conf").write_text(
             f"""daemon off;
-pid {tmp}/nginx.pid;
+{user}pid {tmp}/nginx.pid;
 error_log {tmp}/error.log;
 worker_processes 1;
 events {{ worker_connections 64; }}
