@@ -129,7 +129,9 @@ def test_directive_in_the_body_first_and_atop_the_copy(tmp_path):
     assert body.startswith('<div class="enrich-llms-directive"')
     assert '<a href="https://example.org/guides/llms.txt">llms.txt</a>' in body.split("</div>")[0]
     copy = (tmp_path / "site" / "guides" / "a.md").read_text(encoding="utf-8")
-    assert copy.startswith("> Documentation index: [llms.txt](https://example.org/guides/llms.txt)")
+    assert copy.startswith(
+        "> For AI agents: the documentation index is [llms.txt](https://example.org/guides/llms.txt);"
+    )
     assert copy.split("\n\n")[1] == "# A"
 
 
@@ -138,7 +140,7 @@ def test_directive_without_site_url_is_a_path_agents_find(tmp_path):
     out = _render(site_pass, "index.md", "", "Home", "<h1>Home</h1>")
     assert '<a href="./llms.txt">llms.txt</a>' in out  # "/llms.txt" is what agents look for
     copy = (tmp_path / "site" / "index.md").read_text(encoding="utf-8")
-    assert copy.startswith("> Documentation index: [llms.txt](/llms.txt) ")
+    assert copy.startswith("> For AI agents: the documentation index is [llms.txt](/llms.txt);")
 
 
 def test_directive_option_turns_it_off(tmp_path):
@@ -495,3 +497,71 @@ def test_afdocs_on_the_fastapi_corpus(corpus_copy, tmp_path):
     finally:
         served.stop()
     assert _failing(results) == {}
+
+
+# --- the three real sites: every fence keeps its language and holds its code -------------------
+
+
+def _articles(page_html: str) -> list[str]:
+    """The code of each <pre> in a built page's content, as code_key has it."""
+    from bs4 import BeautifulSoup
+
+    from pipeline.render.postbuild import content_span
+
+    start, end = content_span(page_html)
+    soup = BeautifulSoup(page_html[start:end], "html.parser")
+    for drop in soup.select(".linenos, .linenodiv"):
+        drop.decompose()
+    return [code_key(pre.get_text()) for pre in soup.find_all("pre")]
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["fastapi", "mkdocs-material", "textual-blog"])
+def test_corpus_copies_keep_every_fence(corpus_copy, name):
+    root = corpus_copy(name)
+    config = root / "mkdocs.yml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("plugins:\n  - search\n", "plugins:\n  - search\n  - enrich\n"))
+    result = mkdocs_build(config, root / "site", timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    source_langs: dict[str, str] = {}
+    for page in (root / "docs").rglob("*.md"):
+        source_langs.update(fence_languages(page.read_text(encoding="utf-8", errors="replace")))
+    md = MarkdownIt("commonmark")
+    checked = lost = 0
+    for copy in sorted((root / "site").rglob("*.md")):
+        html_page = copy.with_suffix("") / "index.html"
+        if copy.name == "index.md" and copy.parent == root / "site":
+            html_page = copy.with_suffix(".html")
+        page_html = html_page.read_text(encoding="utf-8")
+        if "md-post--excerpt" in page_html:
+            continue  # a listing: its copy is the list of its posts
+        fences = [t for t in md.parse(copy.read_text(encoding="utf-8")) if t.type == "fence"]
+        # No code leaves its fence: the page's code blocks are the copy's fences, in order.
+        assert [code_key(t.content) for t in fences] == _articles(page_html), copy
+        for fence in fences:
+            checked += 1
+            if not fence.info.strip() and code_key(fence.content) in source_langs:
+                lost += 1
+    assert checked > 100 and lost == 0
+
+
+def test_permalinks_and_tab_labels_are_marked_for_people_only():
+    """The copy leaves out the ¶ anchors and writes tab labels before each block: the page
+    marks them `data-markdown-ignore` (the spec's parity check skips those), and nothing
+    else; a second pass adds nothing."""
+    from pipeline.render.markdown_copy import mark_human_only
+
+    given = (
+        '<h2 id="x">X<a class="headerlink" href="#x">&para;</a></h2>'
+        '<div class="tabbed-labels"><label>A</label></div><a class="other" href="y">y</a>'
+        '<pre><code>&lt;a class="headerlink"&gt;</code></pre>'
+    )
+    marked = mark_human_only(given)
+    assert marked == (
+        '<h2 id="x">X<a data-markdown-ignore class="headerlink" href="#x">&para;</a></h2>'
+        '<div data-markdown-ignore class="tabbed-labels"><label>A</label></div>'
+        '<a class="other" href="y">y</a><pre><code>&lt;a class="headerlink"&gt;</code></pre>'
+    )
+    assert mark_human_only(marked) == marked

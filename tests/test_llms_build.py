@@ -26,7 +26,9 @@ ITEM = re.compile(
 LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
 # Listings the blog plugin generates (no source page of their own), and the 404 page.
 LISTING = re.compile(r"^(?:404\.html|blog/(?:archive|category|page)/)")
-DIRECTIVE = re.compile(r"^> Documentation index: \[llms\.txt\]\((?P<url>[^)\s]+)\) ")
+DIRECTIVE = re.compile(
+    r"^> For AI agents: the documentation index is \[llms\.txt\]\((?P<url>[^)\s]+)\); "
+)
 
 
 def check_grammar(text: str) -> list[dict]:
@@ -179,7 +181,7 @@ def test_demo_sections_full_and_relative_links(tmp_path):
     # Each part opens with its page's title and URL, root-relative without site_url.
     assert "# Fix a flat tire\n\nURL: </guides/fix-a-flat/>\n" in full
     assert "# Ten years on Harbor Street\n\nURL: </blog/2024/09/28/" in full
-    assert "Documentation index" not in full
+    assert "For AI agents" not in full
     # Links in copies (and so in llms-full.txt) are root-relative: none relative.
     links = [
         str(child.attrs.get("href") or child.attrs.get("src"))

@@ -31,7 +31,7 @@ from pipeline.text import clean
 ROOT_FILE = "llms.txt"
 FULL_FILE = "llms-full.txt"
 # How a markdown copy's first line (the llms.txt directive) starts.
-DIRECTIVE_PREFIX = "> Documentation index: "
+DIRECTIVE_PREFIX = "> For AI agents: the documentation index is "
 LOOSE_SECTION = "Pages"
 OTHER_SECTION = "Other pages"
 

@@ -43,6 +43,7 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Tag
 from markdownify import ATX, MarkdownConverter
 
+from pipeline.render.html import scan, splice
 from pipeline.render.llms import DIRECTIVE_PREFIX, escape_inline, guard_line, md_heading, md_text
 
 # Bounds of one conversion (issue 23.3). Real pages: the deepest article of the three
@@ -97,8 +98,8 @@ def markdown_copy(
 def directive_line(llms_url: str) -> str:
     """The llms.txt directive (agentdocsspec.com) as the copy's first line."""
     return (
-        f"{DIRECTIVE_PREFIX}[llms.txt]({_destination(llms_url)}) lists every page "
-        "of this site, each with a markdown copy like this one."
+        f"{DIRECTIVE_PREFIX}[llms.txt]({_destination(llms_url)}); "
+        "it lists every page with its markdown copy."
     )
 
 
@@ -168,6 +169,28 @@ def excerpt_links(page_html: str) -> list[list[str]]:
     parser.feed(page_html[start : end + len("</article>")])
     parser.close()
     return parser.found
+
+
+# What a page shows only to people, and its copy leaves out or writes another way:
+# permalink anchors (the ¶ after headings) and a tab set's row of labels (the copy puts
+# each label before its block).
+_HUMAN_ONLY = frozenset({"headerlink", "tabbed-labels"})
+HUMAN_ONLY_ATTR = "data-markdown-ignore"
+
+
+def mark_human_only(content_html: str) -> str:
+    """Mark those elements `data-markdown-ignore`: the agent-docs spec's way of saying
+    "for human readers, not expected in the markdown", which its parity check honours.
+    Every other byte of the page is unchanged."""
+    if not any(name in content_html for name in _HUMAN_ONLY):
+        return content_html
+    edits = []
+    for tag in scan(content_html, {"a", "div"}).tags:
+        classes = set((tag.get("class") or "").split())
+        if classes & _HUMAN_ONLY and not tag.has(HUMAN_ONLY_ATTR):
+            at = tag.start + 1 + len(tag.name)
+            edits.append((at, at, " " + HUMAN_ONLY_ATTR))
+    return splice(content_html, edits)
 
 
 def _depth(soup: BeautifulSoup) -> int:

@@ -51,6 +51,7 @@ from pipeline.render.markdown_copy import (
     excerpt_links,
     fence_languages,
     listing_copy,
+    mark_human_only,
     markdown_copy,
 )
 from pipeline.render.texts import ImageText, PageTexts, SiteTexts, collect, plain_text
@@ -351,6 +352,8 @@ class SitePass:
         """The page's content with alt text filled; remembers its og:image."""
         lookup = self.lookup(page)
         html = inject_alts(html, lookup)
+        if self.options.llms_txt:
+            html = mark_human_only(html)
         image = first_image(html, lookup, self._served_raster(page))
         if image:
             self._first_image[page.url] = image
@@ -447,8 +450,8 @@ class SitePass:
         directive = (
             f'<div class="{DIRECTIVE_CLASS}" style="position:absolute;width:1px;'
             'height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap">'
-            f'Documentation index for agents: <a href="{attr(url)}">llms.txt</a> lists every '
-            "page of this site, each with a markdown copy.</div>"
+            f'For AI agents: the documentation index is <a href="{attr(url)}">llms.txt</a>; '
+            "it lists every page with its markdown copy.</div>"
         )
         return output[: end + 1] + directive + output[end + 1 :]
 
