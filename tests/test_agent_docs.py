@@ -565,3 +565,19 @@ def test_permalinks_and_tab_labels_are_marked_for_people_only():
         '<a class="other" href="y">y</a><pre><code>&lt;a class="headerlink"&gt;</code></pre>'
     )
     assert mark_human_only(marked) == marked
+
+
+def test_mkdocs_build_with_a_page_nested_too_deep_skips_only_its_copy(tmp_path):
+    """Issue 23.3 on a real build: markdownify's RecursionError used to stop it."""
+    root = tmp_path / "demo"
+    shutil.copytree(ROOT / "content", root / "content")
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    (root / "content" / "deep.md").write_text("# Deep\n\n" + DEEP + "\n", encoding="utf-8")
+    result = mkdocs_build(root / "mkdocs.yml", root / "site", timeout=240)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "no markdown copy" in line]
+    assert len(lines) == 1 and "content/deep.md: no markdown copy (elements nested" in lines[0]
+    site = root / "site"
+    assert (site / "deep" / "index.html").is_file() and not (site / "deep.md").exists()
+    assert (site / "guides" / "fix-a-flat.md").is_file() and (site / "llms.txt").is_file()

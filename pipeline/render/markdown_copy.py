@@ -79,11 +79,11 @@ def markdown_copy(
     `code_key`) to its source fence's language; `directive` is the URL of the llms.txt
     covering the page, announced on the copy's first line. Raises CopyTooLarge."""
     if len(content_html) > MAX_HTML:
-        raise CopyTooLarge(f"{len(content_html):,} characters of HTML (limit {MAX_HTML:,})")
+        raise CopyTooLarge(f"{len(content_html):,} characters of HTML, over {MAX_HTML:,}")
     soup = BeautifulSoup(content_html, "html.parser")
     depth = _depth(soup)
     if depth > MAX_DEPTH:
-        raise CopyTooLarge(f"elements nested {depth} deep (limit {MAX_DEPTH})")
+        raise CopyTooLarge(f"elements nested {depth} deep, over {MAX_DEPTH}")
     _tidy(soup)
     _portable(soup, page_url, site_url)
     body = _Converter(languages or {}).convert_soup(soup)

@@ -498,7 +498,7 @@ class SitePass:
             )
         except CopyTooLarge as e:
             where = os.path.relpath(self.site.docs_dir / page.src) if page.src else page.url
-            self.say("warning", f"{where}: no markdown copy ({e}); the page is built without")
+            self.say("warning", f"{where}: no markdown copy ({e}); the page itself is built")
             return []
         self._write_copy(page, path, text)
         self._llms_pages[page.url] = PageEntry(title, page.url, self._note(page, title))
