@@ -127,7 +127,7 @@ class _Excerpts(HTMLParser):
     """The links of each `<article class="md-post--excerpt">` (Material's and Zensical's
     blog listings): those in its heading first, where the post's title links the post."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.found: list[list[str]] = []
         self._heading: list[str] = []
