@@ -270,17 +270,27 @@ def info_language(info: str) -> str:
 
 def _tidy(soup: BeautifulSoup) -> None:
     """One pass over the tree (CSS selectors cost more than the conversion itself)."""
-    tabs, boxes = [], []
+    tabs, boxes, numbered = [], [], []
     for el in soup.find_all(True):
         if el.decomposed:
             continue
         classes = el.get("class") or ()
         if el.name in _DROP_TAGS or _DROP_CLASSES.intersection(classes):
             el.decompose()
+        elif el.name == "table" and "highlighttable" in classes:
+            numbered.append(el)
         elif el.name == "div" and "tabbed-set" in classes:
             tabs.append(el)
         elif (el.name == "div" and "admonition" in classes) or el.name == "details":
             boxes.append(el)
+    for el in numbered:
+        # Pygments' line numbers as a table (linenums): the code cell is the block; a
+        # <pre> left in a table cell would become a table row, not a fence.
+        code = el.find("td", class_="code")
+        if code is not None:
+            for child in list(code.contents):
+                el.insert_before(child.extract())
+        el.decompose()
     for el in tabs:
         _flatten_tabs(soup, el)
     for el in boxes:
@@ -380,8 +390,10 @@ _SAFE_LANG = re.compile(r"[^\w+#.-]")
 
 def _rendered_language(el: Tag) -> str:
     """The code block's language from the classes the renderer set: `language-x` on the
-    <pre>, its <code> or the highlight <div> around it; `mermaid` for diagrams."""
-    for node in (el, el.find("code"), el.parent):
+    <pre>, its <code> or the highlight <div> around it (a few levels up when line
+    numbers wrapped it); `mermaid` for diagrams."""
+    around = [el.parent, el.parent.parent if el.parent else None]
+    for node in (el, el.find("code"), *around):
         if not isinstance(node, Tag):
             continue
         for cls in node.get("class") or []:
