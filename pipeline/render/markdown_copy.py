@@ -270,7 +270,7 @@ def info_language(info: str) -> str:
 
 def _tidy(soup: BeautifulSoup) -> None:
     """One pass over the tree (CSS selectors cost more than the conversion itself)."""
-    tabs, boxes, numbered = [], [], []
+    tabs, boxes, numbered, terms = [], [], [], []
     for el in soup.find_all(True):
         if el.decomposed:
             continue
@@ -279,6 +279,8 @@ def _tidy(soup: BeautifulSoup) -> None:
             el.decompose()
         elif el.name == "table" and "highlighttable" in classes:
             numbered.append(el)
+        elif el.name == "dl":
+            terms.append(el)
         elif el.name == "div" and "tabbed-set" in classes:
             tabs.append(el)
         elif (el.name == "div" and "admonition" in classes) or el.name == "details":
@@ -291,6 +293,8 @@ def _tidy(soup: BeautifulSoup) -> None:
             for child in list(code.contents):
                 el.insert_before(child.extract())
         el.decompose()
+    for el in terms:
+        _flatten_definitions(soup, el)
     for el in tabs:
         _flatten_tabs(soup, el)
     for el in boxes:
@@ -318,6 +322,31 @@ def _flatten_tabs(soup: BeautifulSoup, tabs: Tag) -> None:
         block.extract()
         out.append(block)
     tabs.replace_with(out)
+
+
+def _flatten_definitions(soup: BeautifulSoup, dl: Tag) -> None:
+    """A definition list -> each term as a bold paragraph, then its definition's blocks.
+    CommonMark has no definition lists: written as `:   text` with the blocks indented
+    under it, a fenced block in a definition became an indented code block showing its
+    fence (mkdocs-material's option references)."""
+    out = soup.new_tag("div")
+    for child in list(dl.children):
+        if not isinstance(child, Tag):
+            continue
+        if child.name == "dt":
+            if not child.get_text(strip=True):
+                continue
+            para, strong = soup.new_tag("p"), soup.new_tag("strong")
+            for part in list(child.contents):
+                strong.append(part.extract())
+            para.append(strong)
+            out.append(para)
+        elif child.name == "dd":
+            block = soup.new_tag("div")
+            for part in list(child.contents):
+                block.append(part.extract())
+            out.append(block)
+    dl.replace_with(out)
 
 
 def _quote(soup: BeautifulSoup, box: Tag) -> None:
