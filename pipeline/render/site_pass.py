@@ -600,7 +600,7 @@ class SitePass:
                     continue
                 name, date, note, url = found
                 copy = self._copy_of.get(url)
-                posts.append((name, date, self._portable(copy or unquote(url)), note))
+                posts.append((name, date, self._portable(copy or url), note))
             path = copy_path(page.url)
             text = listing_copy(title, posts, directive=self._directive_url(page, in_copy=True))
             self._write_copy(page, path, text)
