@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pathspec
 import pytest
+import yaml
 from conftest import ROOT
 from markdown_it import MarkdownIt
 from sitebuild import mkdocs_build
@@ -458,6 +459,7 @@ def _afdocs_results(url: str) -> dict[str, dict]:
         [
             *("node", str(_afdocs()), "check", url, "-q", "-f", "json"),
             *("--sampling", "deterministic", "--max-links", "40", "--max-concurrency", "4"),
+            *("--request-delay", "0", "--checks", ",".join(BUILD_CHECKS)),
         ],
         capture_output=True,
         text=True,
@@ -478,6 +480,26 @@ def _failing(results: dict[str, dict]) -> dict[str, str]:
 
 def test_afdocs_passes_every_check_the_build_controls_on_the_demo(served_demo):
     assert _failing(_afdocs_results(served_demo.url)) == {}
+
+
+def test_afdocs_sees_the_directive_go_when_it_is_turned_off(tmp_path):
+    """The checker is not a rubber stamp: with `llms_directive: false` exactly the two
+    directive checks stop passing."""
+    _nginx()
+    root = tmp_path / "demo"
+    shutil.copytree(ROOT / "content", root / "content")
+    data = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    plugin = next(p for p in data["plugins"] if isinstance(p, dict) and "enrich" in p)
+    plugin["enrich"]["llms_directive"] = False
+    (root / "mkdocs.yml").write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    port = _free_port()
+    site = _build(root / "mkdocs.yml", f"http://127.0.0.1:{port}/", "--strict")
+    served = Served(site, tmp_path, port)
+    try:
+        results = _afdocs_results(served.url)
+    finally:
+        served.stop()
+    assert sorted(_failing(results)) == ["llms-txt-directive-html", "llms-txt-directive-md"]
 
 
 @pytest.mark.corpus
