@@ -284,6 +284,78 @@ def test_host_files_map_each_page_to_its_copy_under_the_site_path():
     )
 
 
+def test_edge_functions_are_valid_javascript_modules(tmp_path):
+    """Netlify's and Cloudflare's functions cannot run here; node at least parses them."""
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("node is not on PATH")
+    files, _ = host_files({"": "index.md", 'a"b/': 'a"b.md'}, None)
+    for rel in ("_hosting/netlify/accept-markdown.js", "_hosting/cloudflare/_middleware.js"):
+        module = tmp_path / (rel.replace("/", "_") + ".mjs")
+        module.write_text(files[rel], encoding="utf-8")
+        proc = subprocess.run([node, "--check", str(module)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+
+
+# Drives both functions with node's own Request/Response, the host's side played by a
+# tiny in-memory site (what env.ASSETS.fetch / fetch and next() / context.next() give).
+_DRIVER = """
+const [kind, path] = process.argv.slice(2);
+const mod = await import(path);
+const SITE = {"/docs/guide/": ["text/html", "<h1>Guide</h1>"],
+              "/docs/guide.md": ["application/octet-stream", "# Guide"]};
+const serve = (url) => { const hit = SITE[new URL(url).pathname];
+  return hit ? new Response(hit[1], {headers: {"Content-Type": hit[0]}})
+             : new Response("nope", {status: 404}); };
+globalThis.fetch = async (url) => serve(url);
+const out = {};
+for (const accept of ["text/markdown", "text/html"]) {
+  const request = new Request("https://example.org/docs/guide/", {headers: {accept}});
+  const response = kind === "netlify"
+    ? await mod.default(request, {next: async () => serve(request.url)})
+    : await mod.onRequest({request, next: async () => serve(request.url),
+                           env: {ASSETS: {fetch: async (u) => serve(u)}}});
+  out[accept] = {type: response.headers.get("content-type"), vary: response.headers.get("vary"),
+                 link: response.headers.get("link"), body: await response.text()};
+}
+console.log(JSON.stringify(out));
+"""
+
+
+@pytest.mark.parametrize("kind", ["netlify", "cloudflare"])
+def test_edge_functions_negotiate(kind, tmp_path):
+    node = shutil.which("node")
+    if not node:
+        pytest.skip("node is not on PATH")
+    files, _ = host_files({"guide/": "guide.md"}, "https://example.org/docs/")
+    rel = {
+        "netlify": "_hosting/netlify/accept-markdown.js",
+        "cloudflare": "_hosting/cloudflare/_middleware.js",
+    }[kind]
+    (tmp_path / "function.mjs").write_text(files[rel], encoding="utf-8")
+    (tmp_path / "driver.mjs").write_text(_DRIVER, encoding="utf-8")
+    proc = subprocess.run(
+        [node, str(tmp_path / "driver.mjs"), kind, str(tmp_path / "function.mjs")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["text/markdown"] == {
+        "type": "text/markdown; charset=utf-8",
+        "vary": "Accept",
+        "link": None,
+        "body": "# Guide",
+    }
+    assert out["text/html"] == {
+        "type": "text/html",
+        "vary": "Accept",
+        "link": '</docs/guide.md>; rel="alternate"; type="text/markdown"',
+        "body": "<h1>Guide</h1>",
+    }
+
+
 def test_nginx_map_leaves_out_what_nginx_would_read_as_a_variable():
     files, skipped = nginx_files({"/a$b/": "/a$b.md", '/q"/': '/q".md'})
     assert skipped == ["/a$b/"]
