@@ -509,8 +509,9 @@ class SitePass:
         self._copies[path] = text if self.options.llms_full_txt else ""
         self._copy_of[page.url] = path
         if len(text) > AGENT_READ_LIMIT:
+            # Advice, not a fault: a long changelog must not fail a --strict build.
             self.say(
-                "warning",
+                "info",
                 f"{unquote(path)}: markdown copy is {len(text):,} characters, over the "
                 f"{AGENT_READ_LIMIT:,} agents read whole; split the page",
             )
@@ -580,7 +581,7 @@ class SitePass:
                         else "set `llms_txt_sections: true` to give each section its own file"
                     )
                     self.say(
-                        "warning",
+                        "info",
                         f"{unquote(rel)} is {len(text):,} characters, over the "
                         f"{AGENT_READ_LIMIT:,} agents read whole; {hint}",
                     )
