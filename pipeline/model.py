@@ -160,6 +160,10 @@ class Options:
     # One llms.txt per top-level nav section too (big sites), and llms-full.txt.
     llms_txt_sections: bool = option(False, bool)
     llms_full_txt: bool = option(False, bool)
+    # The llms.txt directive (agentdocsspec.com) in each page's body and atop each copy.
+    llms_directive: bool = option(True, bool)
+    # _headers and _hosting/ (nginx, Netlify, Cloudflare) answering Accept: text/markdown.
+    host_configs: bool = option(True, bool)
 
 
 _FIELDS = {f.name: f for f in fields(Options)}

@@ -21,7 +21,7 @@ from pipeline.render.llms import (
     md_inline,
     section_files,
 )
-from pipeline.render.markdown_copy import markdown_copy
+from pipeline.render.markdown_copy import fence_languages, markdown_copy
 
 FIXTURES = Path(__file__).parent / "fixtures"
 LLMS_CASES = sorted((FIXTURES / "llms").glob("*.json"))
@@ -114,8 +114,15 @@ def test_llms_txt_renders_as_the_text_it_was_given(case: Path):
 def test_markdown_copy_fixture(case: Path):
     first, html = case.read_text(encoding="utf-8").split("\n", 1)
     meta = json.loads(first.removeprefix("<!--").removesuffix("-->"))
+    source = case.with_suffix(".source.md")  # the page's markdown, for fence languages
     got = markdown_copy(
-        html, title=meta["title"], page_url=meta["page_url"], copy_path=meta["copy_path"]
+        html,
+        title=meta["title"],
+        page_url=meta["page_url"],
+        copy_path=meta["copy_path"],
+        site_url=meta.get("site_url"),
+        languages=fence_languages(source.read_text(encoding="utf-8")) if source.exists() else None,
+        directive=meta.get("directive"),
     )
     assert got == case.with_suffix(".expected.md").read_text(encoding="utf-8")
 

@@ -14,6 +14,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 import yaml
 from conftest import ROOT
+from markdown_it import MarkdownIt
 from sitebuild import mkdocs_build, parse_html
 
 SITE_URL = "https://example.org/harbor-street/"
@@ -25,6 +26,9 @@ ITEM = re.compile(
 LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d{1,9}[.)])(?:\s|$)")
 # Listings the blog plugin generates (no source page of their own), and the 404 page.
 LISTING = re.compile(r"^(?:404\.html|blog/(?:archive|category|page)/)")
+DIRECTIVE = re.compile(
+    r"^> For AI agents: the documentation index is \[llms\.txt\]\((?P<url>[^)\s]+)\); "
+)
 
 
 def check_grammar(text: str) -> list[dict]:
@@ -47,9 +51,12 @@ def check_grammar(text: str) -> list[dict]:
 
 
 def resolve(site_dir: Path, from_file: str, url: str) -> Path:
-    """A link as written in a file of site/ (at `from_file`) -> the file it names."""
+    """A link as written in a file of site/ (at `from_file`) -> the file it names;
+    root-relative links only from a copy (they resolve where the site is served)."""
     if url.startswith(SITE_URL):
         rel = url[len(SITE_URL) :]
+    elif url.startswith("/") and from_file.endswith(".md"):
+        rel = url[1:]
     else:
         assert not urlsplit(url).scheme and not url.startswith("/"), url
         rel = posixpath.normpath(posixpath.join(posixpath.dirname(from_file), url))
@@ -111,7 +118,14 @@ def check_site(site_dir: Path, expect_describedby) -> dict[str, list[dict]]:
         assert len(alt) == 1 and len(described) == 1, page
         copy = resolve(site_dir, page, alt[0])
         assert copy.is_file() and copy.suffix == ".md", page
-        assert copy.read_text(encoding="utf-8").startswith("# "), page
+        first, rest = copy.read_text(encoding="utf-8").split("\n\n", 1)
+        # The llms.txt directive opens the copy, naming the llms.txt covering the page.
+        directive = DIRECTIVE.match(first)
+        assert directive, page
+        copy_rel = copy.relative_to(site_dir).as_posix()
+        named = resolve(site_dir, copy_rel, directive["url"]).relative_to(site_dir)
+        assert named.as_posix() == expect_describedby(page), page
+        assert rest.startswith("# "), page
         index = resolve(site_dir, page, described[0])
         assert index.is_file(), page
         assert index.relative_to(site_dir).as_posix() == expect_describedby(page), page
@@ -139,11 +153,11 @@ def test_demo_llms_txt_keeps_the_grammar_and_every_link_resolves(demo_site):
 
 def test_demo_markdown_copy_is_the_rendered_article(demo_site):
     copy = (demo_site / "guides" / "fix-a-flat.md").read_text(encoding="utf-8")
-    assert copy.startswith("# Fix a flat tire\n")
+    assert copy.split("\n\n", 1)[1].startswith("# Fix a flat tire\n")
     assert "---" not in copy.splitlines()[0:3]  # no front matter
-    # Alt text the plugin filled in is in the copy, with the image path rebased.
+    # Alt text the plugin filled in is in the copy, with the image path absolute.
     assert "![Three plastic tire levers, two blue and one yellow" in copy
-    assert "](../img/tire-levers.png)" in copy
+    assert f"]({SITE_URL}img/tire-levers.png)" in copy
     assert "<p>" not in copy and "<img" not in copy
 
 
@@ -164,4 +178,41 @@ def test_demo_sections_full_and_relative_links(tmp_path):
     assert "guides/llms.txt" in root_urls and "blog/llms.txt" in root_urls
     full = (site_dir / "llms-full.txt").read_text(encoding="utf-8")
     assert full.startswith("# Harbor Street Bike Co-op\n")
-    assert "# Fix a flat tire\n" in full and "# Ten years on Harbor Street\n" in full
+    # Each part opens with its page's title and URL, root-relative without site_url.
+    assert "# Fix a flat tire\n\nURL: </guides/fix-a-flat/>\n" in full
+    assert "# Ten years on Harbor Street\n\nURL: </blog/2024/09/28/" in full
+    assert "For AI agents" not in full
+    # Links in copies (and so in llms-full.txt) are root-relative: none relative.
+    links = [
+        str(child.attrs.get("href") or child.attrs.get("src"))
+        for token in MarkdownIt("commonmark").parse(full)
+        for child in token.children or ()
+        if child.type in ("link_open", "image")
+    ]
+    assert links and all(u.startswith(("/", "https:", "http:", "mailto:", "#")) for u in links)
+
+
+def test_demo_listings_copy_as_their_posts(demo_site):
+    """The blog index and every listing the blog generates: a list of posts, each with
+    its title, date, link to the post's copy and abstract."""
+    post = re.compile(
+        r"^- \[(?P<title>[^\]]+)\]\((?P<url>[^)\s]+)\) "
+        r"\((?P<date>\d{4}-\d\d-\d\d)\): (?P<note>\S.*)$"
+    )
+    listings = ["blog.md", "blog/archive/2024.md", "blog/category/workshop.md"]
+    found: dict[str, list[dict]] = {}
+    for rel in listings:
+        lines = (demo_site / rel).read_text(encoding="utf-8").splitlines()
+        assert DIRECTIVE.match(lines[0]) and lines[2].startswith("# "), rel
+        items = [m.groupdict() for line in lines[3:] if (m := post.match(line))]
+        assert len(items) == len([line for line in lines[3:] if line]), rel
+        for item in items:
+            copy = resolve(demo_site, rel, item["url"])
+            assert copy.suffix == ".md" and copy.is_file(), item["url"]
+            assert copy.read_text(encoding="utf-8").split("\n\n")[1] == f"# {item['title']}"
+        found[rel] = items
+    assert [i["date"] for i in found["blog.md"]] == ["2024-09-28", "2024-05-18", "2024-03-09"]
+    assert found["blog/archive/2024.md"] == found["blog.md"]
+    assert [i["title"] for i in found["blog/category/workshop.md"]] == [
+        "A Saturday workshop on truing wheels"
+    ]

@@ -272,22 +272,6 @@ def prepare_corpus(root: Path) -> None:
 # line, why). Every other difference fails the test.
 ALLOWED: list[tuple[str, str]] = [
     (
-        r"^copies: (.+/)?blog\.md: differs",
-        # A blog index's markdown copy: on MkDocs it is the index page's own markdown
-        # (Material renders the listing in its template, outside page.content); on
-        # Zensical the listing is in the article. Blog-index copies are being changed in
-        # issue #22 (render/markdown_copy.py): remove this entry with that change.
-        "#22: blog-index copies",
-    ),
-    (
-        r"^copies: .+: link targets differ$",
-        # Same text, other link targets: a link to a page the partial corpus lacks (or a
-        # `{{ template }}` target) is written as it was by MkDocs and rewritten to a URL
-        # by Zensical, and copies rebase what they get. Portable links in copies are
-        # issue #22's: remove this entry with that change.
-        "#22: copies' link targets",
-    ),
-    (
         r"^copies: .+: whitespace differs$",
         "the generators' HTML differs in whitespace only (markdown reads the same)",
     ),

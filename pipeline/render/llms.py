@@ -30,6 +30,8 @@ from pipeline.text import clean
 
 ROOT_FILE = "llms.txt"
 FULL_FILE = "llms-full.txt"
+# How a markdown copy's first line (the llms.txt directive) starts.
+DIRECTIVE_PREFIX = "> For AI agents: the documentation index is "
 LOOSE_SECTION = "Pages"
 OTHER_SECTION = "Other pages"
 
@@ -361,11 +363,31 @@ def _full(
     pages: dict[str, PageEntry],
 ) -> str:
     """llms-full.txt (a community convention, not the spec): the site's H1 and quote, then
-    every listed page's markdown copy in llms.txt order."""
+    every listed page's markdown copy in llms.txt order, each opening with the page's
+    title (as H1, in place of the copy's own) and its URL (absolute under site_url, else
+    root-relative), without the copy's directive line."""
     head = _file(site.name, quote, [])
     parts = [head.rstrip("\n")]
     for url in (u for sec in tree for u in _all_urls(sec)):
         text = copies.get(copy_path(url)) if url in pages else None
-        if text:
-            parts.append(text.strip("\n"))
+        if not text:
+            continue
+        lines = text.strip("\n").split("\n")
+        if lines and lines[0].startswith(DIRECTIVE_PREFIX):
+            lines = lines[1:]
+        while lines and not lines[0].strip():
+            lines = lines[1:]
+        if lines and lines[0].startswith("# "):
+            lines = lines[1:]
+        body = "\n".join(lines).strip("\n")
+        where = _link_url(_page_href(url, site.site_url))
+        part = f"# {md_heading(pages[url].title)}\n\nURL: <{where}>"
+        parts.append(part + ("\n\n" + body if body else ""))
     return "\n\n".join(parts) + "\n"
+
+
+def _page_href(url: str, site_url: str | None) -> str:
+    """An HTML page's URL as llms-full.txt names it: absolute, else root-relative."""
+    if site_url:
+        return urljoin(site_url if site_url.endswith("/") else site_url + "/", url)
+    return "/" + url.lstrip("/")

@@ -31,6 +31,7 @@ from pipeline.errors import Fatal, Problem
 from pipeline.fsutil import UnsafePath, read_regular
 from pipeline.model import Site
 from pipeline.plan import Plan
+from pipeline.render.hosting import HOSTING_DIR
 from pipeline.render.llms import FULL_FILE, ROOT_FILE
 from pipeline.render.site_pass import (
     PageInfo,
@@ -436,9 +437,15 @@ def _read(site_dir: Path, rel: str) -> tuple[str | None, str]:
 
 
 def _ours(rel: str, site: Site) -> bool:
-    """A site path one of our outputs may have (a markdown copy, an llms file, the feed)."""
+    """A site path one of our outputs may have (a markdown copy, an llms file, the feed,
+    the host configs; a `_headers` is told apart by its first line, when it is written)."""
     name = posixpath.basename(rel)
-    return rel.endswith(".md") or name in (ROOT_FILE, FULL_FILE) or rel == site.options.feed_path
+    return (
+        rel.endswith(".md")
+        or name in (ROOT_FILE, FULL_FILE)
+        or rel == site.options.feed_path
+        or rel.startswith(HOSTING_DIR + "/")
+    )
 
 
 def _frontmatter(docs_dir: Path, src: str) -> tuple[dict, str]:

@@ -18,13 +18,14 @@ import posixpath
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urljoin
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from pipeline.errors import Fatal
 from pipeline.fsutil import CACHE_MAX, atomic_write, inside, read_regular, replace_bytes
 from pipeline.model import INDEX_NAMES, LIST_TITLE_MAX, Site
 from pipeline.plan import Plan, State
 from pipeline.render.feeds import Entry, as_datetime, atom_feed
+from pipeline.render.hosting import HEADERS_FILE, MARKER, host_files
 from pipeline.render.html import (
     AltLookup,
     HeadTags,
@@ -45,7 +46,14 @@ from pipeline.render.llms import (
     note_for,
     section_files,
 )
-from pipeline.render.markdown_copy import markdown_copy
+from pipeline.render.markdown_copy import (
+    CopyTooLarge,
+    excerpt_links,
+    fence_languages,
+    listing_copy,
+    mark_human_only,
+    markdown_copy,
+)
 from pipeline.render.texts import ImageText, PageTexts, SiteTexts, collect, plain_text
 from pipeline.sidecars import SUFFIX
 from pipeline.source.discover import API_TYPES, sniff
@@ -63,6 +71,11 @@ Say = Callable[[str, str], None]  # (level: "warning" | "info", message)
 GENERATOR_FILES = frozenset(
     {"404.html", "sitemap.xml", "sitemap.xml.gz", "search/search_index.json", "objects.inv"}
 )
+
+# agentdocsspec.com: agents truncate what is longer (llms.txt, a page's markdown).
+AGENT_READ_LIMIT = 50_000
+MAX_SOURCE = 5_000_000  # a page's markdown read for fence languages, at most
+DIRECTIVE_CLASS = "enrich-llms-directive"  # the <div> holding the directive in a page's body
 
 
 # --- stale text and corrupt sidecars -------------------------------------------------------
@@ -172,32 +185,54 @@ class CopyCache:
     converts no page whose rendered HTML did not change (the conversion is most of what
     copies cost). Entries not used by a build are dropped when it saves."""
 
-    VERSION = "copy-1"  # bump when markdown_copy's output changes for the same input
+    VERSION = "copy-2"  # bump when markdown_copy's output changes for the same input
 
     def __init__(self, path: Path | None):
         self.path = path
-        self._old: dict[str, str] = {}
         self._new: dict[str, str] = {}
-        if path is not None:
-            try:
-                # Committed state is untrusted: a FIFO or a link to /dev/zero is a cold cache.
-                data = json.loads(read_regular(path, CACHE_MAX).decode("utf-8"))
-                if isinstance(data, dict) and data.get("version") == self.VERSION:
-                    self._old = {
-                        k: v
-                        for k, v in (data.get("copies") or {}).items()
-                        if isinstance(k, str) and isinstance(v, str)
-                    }
-            except (OSError, ValueError):
-                pass  # no cache, or a damaged one: convert everything
+        self._old: dict[str, str] = self._load(path) if path is not None else {}
 
-    def get(self, content: str, title: str, page_url: str, path: str) -> str:
-        key = hashlib.sha256(
-            "\0".join((self.VERSION, title, page_url, path, content)).encode()
-        ).hexdigest()
+    @classmethod
+    def _load(cls, path: Path) -> dict[str, str]:
+        """The one read of the cache file: anything odd is a cold cache."""
+        try:
+            # Committed state is untrusted: a FIFO or a link to /dev/zero is a cold cache.
+            data = json.loads(read_regular(path, CACHE_MAX).decode("utf-8"))
+        except (OSError, ValueError):
+            return {}  # no cache, or a damaged one: convert everything
+        if not isinstance(data, dict) or data.get("version") != cls.VERSION:
+            return {}
+        copies = data.get("copies")
+        if not isinstance(copies, dict):
+            return {}
+        return {k: v for k, v in copies.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def get(
+        self,
+        content: str,
+        title: str,
+        page_url: str,
+        path: str,
+        *,
+        site_url: str | None = None,
+        languages: Mapping[str, str] | None = None,
+        directive: str | None = None,
+    ) -> str:
+        """The copy (markdown_copy's arguments); raises CopyTooLarge as it does."""
+        langs = json.dumps(sorted((languages or {}).items()), ensure_ascii=False)
+        parts = (self.VERSION, title, page_url, path, site_url or "", langs, directive or "")
+        key = hashlib.sha256("\0".join((*parts, content)).encode()).hexdigest()
         text = self._new.get(key) or self._old.get(key)
         if text is None:
-            text = markdown_copy(content, title=title, page_url=page_url, copy_path=path)
+            text = markdown_copy(
+                content,
+                title=title,
+                page_url=page_url,
+                copy_path=path,
+                site_url=site_url,
+                languages=languages,
+                directive=directive,
+            )
         self._new[key] = text
         return text
 
@@ -250,11 +285,14 @@ class SitePass:
         self._llms_pages: dict[str, PageEntry] = {}
         self._copies: dict[str, str] = {}
         self._llms_files: dict[str, str] = {}
+        self._copy_of: dict[str, str] = {}  # page URL -> its copy's path, as written
+        self._seen: dict[str, tuple[str, str, str, str]] = {}  # URL -> title, date, note, link
+        self._listings: list[tuple[PageInfo, str, list[list[str]]]] = []
         cache = site.state_dir / "cache" / "markdown-copies.json" if self.options.llms_txt else None
         self._copy_cache = CopyCache(cache)
         # Site paths the generator writes (`generated`, default: `served`): ours never
         # replace one, nor a folder of one, nor each other.
-        self._generated = GENERATOR_FILES.union(served if generated is None else generated)
+        self._generated = set(GENERATOR_FILES.union(served if generated is None else generated))
         self._ours: dict[str, str] = {}  # site path -> what of ours it is
         self._folders = {f for rel in self._generated for f in _folders(rel)}
 
@@ -338,6 +376,8 @@ class SitePass:
         """The page's content with alt text filled; remembers its og:image."""
         lookup = self.lookup(page)
         html = inject_alts(html, lookup)
+        if self.options.llms_txt:
+            html = mark_human_only(html)
         image = first_image(html, lookup, self._served_raster(page))
         if image:
             self._first_image[page.url] = image
@@ -379,12 +419,76 @@ class SitePass:
         head = self.head(page)
         title = fit(plain_text(page.title) or plain_text(self.site.site_name), LIST_TITLE_MAX)
         self._list(page, title)
-        links = self._markdown_copy(page, content, title)
-        return rewrite_head(output, lambda printed: head_for(head, printed) + links)
+        excerpts = excerpt_links(output) if "md-post--excerpt" in output else []
+        if excerpts and self._wants_copy(page):
+            # A blog index, archive or category page: its copy is the list of its posts,
+            # written when every post is known (finish).
+            self._listings.append((page, title, excerpts))
+            links = self._copy_links(page, copy_path(page.url))
+            if self.page_texts(page) is not None:
+                self._llms_pages[page.url] = PageEntry(title, page.url, self._note(page, title))
+        else:
+            links = self._markdown_copy(page, content, title)
+        output = rewrite_head(output, lambda printed: head_for(head, printed) + links)
+        return self._with_directive(output, page) if links else output
+
+    def _wants_copy(self, page: PageInfo) -> bool:
+        return self.options.llms_txt and page.front.get("llms") is not False
+
+    def _note(self, page: PageInfo, title: str) -> str:
+        texts = self.page_texts(page)
+        author = page.front.get("description")
+        return note_for(
+            description=plain_text(str(author)) if author and page.src else None,
+            abstract=texts.abstract if texts else "",
+            summary=texts.summary if texts else "",
+            first_paragraph="",
+            title=title,
+        )
+
+    def _portable(self, path: str) -> str:
+        """A site-relative path as copies link it: absolute under site_url, else from /."""
+        if self.site.site_url:
+            base = self.site.site_url
+            return urljoin(base if base.endswith("/") else base + "/", path)
+        return "/" + path
+
+    def _directive_url(self, page: PageInfo, *, in_copy: bool) -> str | None:
+        """The llms.txt covering the page, as its directive links it; None when off."""
+        if not (self.options.llms_directive and self.options.llms_txt):
+            return None
+        index = covering_file(page.url, self._llms_files)
+        if in_copy or self.site.site_url:
+            return self._portable(index)
+        rel = relative_url(index, unquote(page.url))
+        return rel if "/" in rel else "./" + rel  # agents look for a path with /llms.txt
+
+    def _with_directive(self, output: str, page: PageInfo) -> str:
+        """The directive as the body's first element: agents rarely read <head>, and
+        fetch tools strip it. Visually hidden, read by agents and screen readers."""
+        url = self._directive_url(page, in_copy=False)
+        body = output.find("<body")
+        end = output.find(">", body) if body >= 0 else -1
+        if url is None or end < 0 or DIRECTIVE_CLASS in output:
+            return output  # (already there: the post-build pass ran twice)
+        directive = (
+            f'<div class="{DIRECTIVE_CLASS}" style="position:absolute;width:1px;'
+            'height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap">'
+            f'For AI agents: the documentation index is <a href="{attr(url)}">llms.txt</a>; '
+            "it lists every page with its markdown copy.</div>"
+        )
+        return output[: end + 1] + directive + output[end + 1 :]
 
     def _list(self, page: PageInfo, title: str) -> None:
         texts = self.page_texts(page)
         date = self.post_date(page)
+        if texts is not None:
+            self._seen[unquote(page.url)] = (
+                title,
+                date.date().isoformat() if date else "",
+                self._note(page, title),
+                page.url,
+            )
         if texts is None or date is None:
             return
         raw = page.front.get("date")
@@ -400,23 +504,54 @@ class SitePass:
         links (llms.txt v2 discovery). Not for pages no source backs (listings) nor
         pages whose front matter says `llms: false`."""
         texts = self.page_texts(page)
-        if not self.options.llms_txt or texts is None or page.front.get("llms") is False:
+        if texts is None or not self._wants_copy(page):
             return []
         path = copy_path(page.url)
         if not self._claim(unquote(path), f"the markdown copy of {page.src}"):
             return []
-        text = self._copy_cache.get(content, title, page.url, path)
+        try:
+            text = self._copy_cache.get(
+                content,
+                title,
+                page.url,
+                path,
+                site_url=self.site.site_url,
+                languages=self._source_languages(page),
+                directive=self._directive_url(page, in_copy=True),
+            )
+        except CopyTooLarge as e:
+            where = os.path.relpath(self.site.docs_dir / page.src) if page.src else page.url
+            self.say("warning", f"{where}: no markdown copy ({e}); the page itself is built")
+            return []
+        self._write_copy(page, path, text)
+        self._llms_pages[page.url] = PageEntry(title, page.url, self._note(page, title))
+        return self._copy_links(page, path)
+
+    def _write_copy(self, page: PageInfo, path: str, text: str) -> None:
         replace_file(self.site_dir / unquote(path), text.encode("utf-8"))
         self._copies[path] = text if self.options.llms_full_txt else ""
-        author = page.front.get("description")
-        note = note_for(
-            description=plain_text(str(author)) if author and page.src else None,
-            abstract=texts.abstract,
-            summary=texts.summary,
-            first_paragraph="",
-            title=title,
-        )
-        self._llms_pages[page.url] = PageEntry(title, page.url, note)
+        self._copy_of[page.url] = path
+        if len(text) > AGENT_READ_LIMIT:
+            # Advice, not a fault: a long changelog must not fail a --strict build.
+            self.say(
+                "info",
+                f"{unquote(path)}: markdown copy is {len(text):,} characters, over the "
+                f"{AGENT_READ_LIMIT:,} agents read whole; split the page",
+            )
+
+    def _source_languages(self, page: PageInfo) -> dict[str, str]:
+        """Code text -> fence language, from the page's markdown (for code blocks the
+        rendered page writes no language for)."""
+        if not page.src:
+            return {}
+        try:
+            docs = self.site.docs_dir
+            data = read_regular(docs / page.src, MAX_SOURCE, root=docs)
+        except OSError:
+            return {}  # odd or too large: languages come from the rendered page alone
+        return fence_languages(data.decode("utf-8", "replace").replace("\r\n", "\n"))
+
+    def _copy_links(self, page: PageInfo, path: str) -> HeadTags:
         index = covering_file(page.url, self._llms_files)
         here = unquote(page.url)
         return [
@@ -461,6 +596,7 @@ class SitePass:
         """Write the feed and llms.txt; return one line per file written or skipped."""
         notes = []
         site = self.site
+        self._write_listings()
         if self.options.feed and self._posts:
             if site.site_url:
                 feed = atom_feed(
@@ -485,9 +621,73 @@ class SitePass:
             for rel, text in files.items():
                 if self._claim(unquote(rel), f"our {posixpath.basename(rel)}"):
                     atomic_write(self.site_dir / unquote(rel), text.encode("utf-8"))
+                if len(text) > AGENT_READ_LIMIT and rel != "llms-full.txt":
+                    hint = (
+                        "split the largest section into a folder of its own"
+                        if self.options.llms_txt_sections
+                        else "set `llms_txt_sections: true` to give each section its own file"
+                    )
+                    self.say(
+                        "info",
+                        f"{unquote(rel)} is {len(text):,} characters, over the "
+                        f"{AGENT_READ_LIMIT:,} agents read whole; {hint}",
+                    )
             notes.append(f"llms.txt ({len(self._llms_pages)} pages, {len(files)} file(s))")
+            if self.options.host_configs and self._copy_of:
+                notes.append(self._write_host_files())
         self._copy_cache.save()
         return notes
+
+    def _write_listings(self) -> None:
+        """Each listing's copy: its posts (title, date, link to the copy, abstract)."""
+        for page, title, excerpts in self._listings:
+            posts = []
+            for hrefs in excerpts:
+                found = self._post_at(page, hrefs)
+                if found is None:
+                    continue
+                name, date, note, url = found
+                copy = self._copy_of.get(url)
+                posts.append((name, date, self._portable(copy or url), note))
+            path = copy_path(page.url)
+            if not self._claim(unquote(path), f"the markdown copy of listing {page.url}"):
+                continue
+            text = listing_copy(title, posts, directive=self._directive_url(page, in_copy=True))
+            self._write_copy(page, path, text)
+
+    def _post_at(self, page: PageInfo, hrefs: list[str]):
+        """The first link of an excerpt that leads to a page of ours."""
+        base = "http://site/" + unquote(page.url)
+        for href in hrefs:
+            path = unquote(urlsplit(urljoin(base, href)).path.lstrip("/"))
+            for key in (path, path + "/", path.removesuffix("index.html")):
+                if key in self._seen and key != unquote(page.url):
+                    return self._seen[key]
+        return None
+
+    def _write_host_files(self) -> str:
+        files, skipped = host_files(self._copy_of, self.site.site_url)
+        for page in skipped:
+            self.say("warning", f"{page!r}: nginx cannot name this path; left out of its map")
+        headers = self.site_dir / HEADERS_FILE
+        if headers.exists() or headers.is_symlink():
+            try:  # the site's own file, maybe hostile: read it only as a capped regular file
+                ours = read_regular(headers, CACHE_MAX, root=self.site_dir).startswith(
+                    MARKER.encode()
+                )
+            except OSError:
+                ours = False
+            if not ours:
+                self.say("info", f"{HEADERS_FILE}: the site has its own; left as it is")
+                files.pop(HEADERS_FILE)
+            else:  # ours from an earlier pass over this site/: rewritten, not a collision
+                self._generated.discard(HEADERS_FILE)
+        for rel, text in files.items():
+            if not self._claim(rel, f"our {rel}"):
+                continue
+            (self.site_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.site_dir / rel, text.encode("utf-8"))
+        return f"host configs for Accept: text/markdown ({len(files)} files)"
 
 
 def html_refs(plan: Plan) -> dict[str, dict[str, tuple[str, int]]]:
