@@ -117,6 +117,20 @@ def _merge(parent: dict, child: dict) -> dict:
     return out
 
 
+def template_vars(plugins, extra) -> dict[str, str]:
+    """`extra:` strings, as mkdocs-macros exposes them to pages (`{{ name }}`), when the
+    site lists macros; {} otherwise (nothing fills a `{{ … }}` then)."""
+    names: list[object] = []
+    if isinstance(plugins, dict):
+        names = list(plugins)
+    elif isinstance(plugins, list):
+        for entry in plugins:
+            names.extend([entry] if isinstance(entry, str) else list(entry or {}))
+    if "macros" not in names or not isinstance(extra, dict):
+        return {}
+    return {str(k): v for k, v in extra.items() if isinstance(v, str)}
+
+
 def _plugin_options(plugins) -> tuple[bool, dict]:
     """Find our entry in `plugins`, which may be a list of names/mappings or a mapping."""
     entries: list[tuple[str, object]] = []
@@ -225,6 +239,7 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
         site_description=_plain(data.get("site_description")),
         language=theme_language(data.get("theme")),
         warnings=warnings,
+        template_vars=template_vars(data.get("plugins"), data.get("extra")),
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
@@ -221,6 +222,9 @@ class Site:
     language: str | None = None
     # One line each, as mkdocs words them (unknown plugin options): printed, not fatal.
     warnings: tuple[str, ...] = ()
+    # `extra:` values mkdocs-macros fills `{{ name }}` with (only when it is listed):
+    # a template image src made of them resolves to the file the built page shows.
+    template_vars: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def state_dir(self) -> Path:

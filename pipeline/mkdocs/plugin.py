@@ -20,6 +20,7 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
+from pipeline.config import template_vars
 from pipeline.errors import Fatal
 from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
@@ -50,6 +51,7 @@ def site_from_mkdocs(config: MkDocsConfig, options: Options) -> Site:
         plugin_listed=True,
         site_description=config.site_description or "",
         language=(config.theme.get("language") if config.theme else None) or None,
+        template_vars=template_vars(list(config.plugins), dict(config.extra or {})),
     )
 
 

@@ -253,8 +253,17 @@ class Resolver:
     def resolve(
         self, page: str, src: str, syntax: str
     ) -> tuple[str | None, str | None, str | None]:
-        """-> (target, skip reason, problem message); exactly one is set."""
+        """-> (target, skip reason, problem message); exactly one is set. A template src
+        that mkdocs-macros fills from `extra:` is the file it is filled in as; any other
+        is skipped (`template`), never an error."""
         found = self._links.in_source(page, src, syntax)
+        if found.skip == "template":
+            filled = links.fill_template(src, self.site.template_vars)
+            if filled is None:
+                return None, "template", None
+            found = self._links.in_source(page, filled, syntax)
+            if found.problem:  # what the build will show is not ours to judge from here
+                return None, "template", None
         return found.target, found.skip, found.problem
 
     def _inside(self, rel: str) -> bool:
