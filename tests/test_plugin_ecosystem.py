@@ -4,7 +4,7 @@ mkdocs-macros, Material's tags and blog indexes, Material's social cards."""
 from __future__ import annotations
 
 import pytest
-from conftest import png_bytes
+from conftest import png_bytes, title_of, user_text
 from sitebuild import build, parse_page
 
 MACROS_SITE = """
@@ -52,3 +52,44 @@ def test_macro_image_src_is_never_an_error_and_gets_its_alt(site, fake_api, firs
     (img,) = parse_page(site.root / "site" / "index.html").imgs
     assert img["src"].endswith("img/logo.png")
     assert img["alt"] == "Co-op logo"
+
+
+# --- 5. pages with nothing of their own to summarise are not sent --------------------------
+
+TAGS_BLOG_SITE = """
+site_name: Listings
+site_url: https://example.org/
+docs_dir: content
+theme:
+  name: material
+plugins:
+  - search
+  - tags
+  - blog
+  - enrich
+"""
+
+
+def test_tags_and_blog_index_pages_are_not_sent(site, fake_api):
+    site.set_config(TAGS_BLOG_SITE)
+    site.write("index.md", "---\ntags: [bikes]\n---\n\n# Home\n\nThe co-op fixes bikes.\n")
+    site.write("tags.md", "# Tags\n\nEvery page, by tag.\n\n<!-- material/tags -->\n")
+    site.write("old-tags.md", "# Tags (old marker)\n\n[TAGS]\n")
+    site.write("blog/index.md", "# Blog\n")
+    site.write("blog/posts/hello.md", "---\ndate: 2024-01-02\n---\n\n# Hello\n\nWe opened.\n")
+    status = site.status()
+    states = {i["path"]: (i["state"], i["detail"]) for i in status["items"]}
+    assert states["tags.md"] == ("skipped", "a tags index: the tags plugin fills it")
+    assert states["old-tags.md"][0] == "skipped"
+    assert states["blog/index.md"] == (
+        "skipped",
+        "nothing of its own to summarise (a title only)",
+    )
+    assert states["index.md"][0] == states["blog/posts/hello.md"][0] == "new"
+    assert site.run("enrich").code == 0
+    sent = sorted(title_of(b) for b in fake_api.messages())
+    assert sent == ["Hello", "Home"]
+    ok(site)
+    # Left to the generator: the blog index still builds, with the theme's description.
+    blog = parse_page(site.root / "site" / "blog" / "index.html", head_only=True)
+    assert blog.meta.get("description", "") != "We opened."

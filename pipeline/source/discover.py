@@ -78,6 +78,9 @@ class PageSource:
     refs: tuple[ImageRef, ...]
     line_offset: int  # lines of frontmatter above the body
     enrich: bool = True  # False: front matter `enrich: false`, never sent to the model
+    # Why the page has nothing of its own to summarise (a tags index, a title only):
+    # never sent; its description is what its generator fills in, or the theme's.
+    listing: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +208,13 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
             )
     parsed = parse_page(body)
     title = meta.get("title")
+    listing = ""
+    if _TAGS_MARKER.search(body):
+        listing = "a tags index: the tags plugin fills it"
+    elif not any(
+        part and not part.startswith("#") for part in parsed.plain_text.split("\n\n")
+    ) and not parsed.refs:
+        listing = "nothing of its own to summarise (a title only)"
     description = meta.get("description")
     return {
         "fingerprint": page_fingerprint(body),
@@ -216,10 +226,16 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
         "input_chars": len(parsed.plain_text),
         "offset": offset,
         "enrich": meta.get("enrich") is not False,
+        "listing": listing,
         "refs": [
             [r.src, r.alt, r.syntax, r.line + offset, r.heading, r.context] for r in parsed.refs
         ],
     }
+
+
+# Where Material's tags plugin writes its index (9.6 `<!-- material/tags … -->`; `[TAGS]`
+# before it).
+_TAGS_MARKER = re.compile(r"<!--\s*material/tags\b[^>]*-->|^\[TAGS\]\s*$", re.M)
 
 
 def _meta_line(data: bytes, key: str, offset: int) -> int:
@@ -420,6 +436,7 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
                 refs=tuple(refs),
                 line_offset=data["offset"],
                 enrich=data["enrich"],
+                listing=data.get("listing", ""),
             )
         )
     for rel, data in read_all("image", sorted(wanted_images), read_image).items():
