@@ -4,7 +4,7 @@ mkdocs-macros, Material's tags and blog indexes, Material's social cards."""
 from __future__ import annotations
 
 import pytest
-from conftest import png_bytes, title_of, user_text
+from conftest import png_bytes, title_of
 from sitebuild import build, parse_page
 
 MACROS_SITE = """
@@ -24,7 +24,8 @@ extra:
 
 
 def orders(a: str, b: str):
-    return pytest.mark.parametrize("first, second", [(a, b), (b, a)], ids=["ours-last", "ours-first"])
+    ids = ["ours-last", "ours-first"]
+    return pytest.mark.parametrize("first, second", [(a, b), (b, a)], ids=ids)
 
 
 def ok(site):

@@ -211,9 +211,10 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
     listing = ""
     if _TAGS_MARKER.search(body):
         listing = "a tags index: the tags plugin fills it"
-    elif not any(
-        part and not part.startswith("#") for part in parsed.plain_text.split("\n\n")
-    ) and not parsed.refs:
+    elif (
+        not any(part and not part.startswith("#") for part in parsed.plain_text.split("\n\n"))
+        and not parsed.refs
+    ):
         listing = "nothing of its own to summarise (a title only)"
     description = meta.get("description")
     return {

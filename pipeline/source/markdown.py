@@ -145,7 +145,7 @@ def _hide_templates(text: str) -> tuple[str, list[str]]:
 
     def hide(m: re.Match) -> str:
         found.append(m.group(0))
-        return "{{tpl%d}}" % (len(found) - 1)
+        return "{{tpl" + str(len(found) - 1) + "}}"
 
     return _TEMPLATE.sub(hide, text), found
 
