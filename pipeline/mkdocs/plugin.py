@@ -131,11 +131,15 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             self._pass.set_nav(self._nav)
         return nav
 
-    @event_priority(-100)
+    # After the blog (-50) has made the post's excerpt; before Material's social plugin
+    # (-100) starts drawing the page's card from page.meta.description.
+    @event_priority(-90)
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files):
         if self._pass is None:
             return None
         texts = self._pass.page_texts(_info(page))
+        if _social_cards(config):
+            self._describe(page, texts)
         excerpt = getattr(page, "excerpt", None)  # a Material blog post
         if excerpt is not None:
             self._fill_excerpt_alts(self._pass, excerpt)
@@ -174,16 +178,24 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
 
     @event_priority(-100)
     def on_page_context(self, context, *, page: Page, config: MkDocsConfig, nav):
-        texts = self._pass.page_texts(_info(page)) if self._pass else None
+        self._describe(page, self._pass.page_texts(_info(page)) if self._pass else None)
+        return context
+
+    def _describe(self, page: Page, texts) -> None:
+        """The summary as page.meta.description (an author's wins).
+
+        Themes print page.meta.description into an attribute without escaping (MkDocs'
+        Jinja environment has autoescape off): hand them escaped markup (Material's
+        social cards unescape it before drawing). Set only while this page's template
+        renders (removed in on_post_page): Material's navigation looks into every page's
+        meta on every page, and a non-empty meta on all of them made a 1,000-page build
+        35 % slower. With social cards it is set from on_page_markdown, when the card is
+        drawn: that costs the slower build, only on sites that draw cards."""
+        if page.file.src_uri in self._described:
+            return
         if texts and texts.summary and not page.meta.get("description"):
-            # Themes print page.meta.description into an attribute without escaping
-            # (MkDocs' Jinja environment has autoescape off): hand them escaped markup.
-            # Set only while this page's template renders (removed in on_post_page):
-            # Material's navigation looks into every page's meta on every page, and a
-            # non-empty meta on all of them made a 1,000-page build 35 % slower.
             page.meta["description"] = escape(texts.summary)
             self._described.add(page.file.src_uri)
-        return context
 
     @event_priority(-100)
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files):
@@ -196,11 +208,19 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             return None
         if page.file.src_uri in self._described:
             page.meta.pop("description", None)
+            self._described.discard(page.file.src_uri)
         return self._pass.finish_page(output, _info(page), page.content or "")
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self._pass is not None:
             self._pass.finish(self._nav, self._home_url)
+
+
+def _social_cards(config: MkDocsConfig) -> bool:
+    """Material's social plugin is on and draws cards (from page.meta.description)."""
+    social = config.plugins.get("material/social") or config.plugins.get("social")
+    options = getattr(social, "config", None)
+    return bool(options and options.get("enabled", True) and options.get("cards", True))
 
 
 def _say(level: str, message: str) -> None:
