@@ -19,6 +19,7 @@ import yaml
 from pipeline.errors import Fatal
 from pipeline.model import OptionError, Options, Site, parse_options
 from pipeline.source.language import theme_language
+from pipeline.source.rendered import expanders_of
 
 PLUGIN_NAME = "enrich"
 
@@ -120,13 +121,7 @@ def _merge(parent: dict, child: dict) -> dict:
 def template_vars(plugins, extra) -> dict[str, str]:
     """`extra:` strings, as mkdocs-macros exposes them to pages (`{{ name }}`), when the
     site lists macros; {} otherwise (nothing fills a `{{ … }}` then)."""
-    names: list[object] = []
-    if isinstance(plugins, dict):
-        names = list(plugins)
-    elif isinstance(plugins, list):
-        for entry in plugins:
-            names.extend([entry] if isinstance(entry, str) else list(entry or {}))
-    if "macros" not in names or not isinstance(extra, dict):
+    if "macros" not in _names(plugins) or not isinstance(extra, dict):
         return {}
     return {str(k): v for k, v in extra.items() if isinstance(v, str)}
 
@@ -240,7 +235,21 @@ def load_site(config_file: str | os.PathLike | None = None) -> Site:
         language=theme_language(data.get("theme")),
         warnings=warnings,
         template_vars=template_vars(data.get("plugins"), data.get("extra")),
+        expanders=expanders_of(
+            [*_names(data.get("plugins")), *_names(data.get("markdown_extensions"))]
+        ),
     )
+
+
+def _names(entries) -> list[object]:
+    """Names in a plugins or markdown_extensions setting (a list of names/mappings, or
+    a mapping)."""
+    if isinstance(entries, dict):
+        return list(entries)
+    names: list[object] = []
+    for entry in entries if isinstance(entries, list) else []:
+        names.extend([entry] if isinstance(entry, str) else list(entry or {}))
+    return names
 
 
 def nav_of(config_file: Path) -> object:

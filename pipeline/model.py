@@ -225,6 +225,9 @@ class Site:
     # `extra:` values mkdocs-macros fills `{{ name }}` with (only when it is listed):
     # a template image src made of them resolves to the file the built page shows.
     template_vars: Mapping[str, str] = field(default_factory=dict)
+    # What pulls words into pages at build time here (pipeline.source.rendered.MARKS):
+    # "snippets", "mkdocstrings", "macros", from the plugins and extensions listed.
+    expanders: frozenset[str] = frozenset()
 
     @property
     def state_dir(self) -> Path:

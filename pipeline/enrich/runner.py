@@ -43,6 +43,7 @@ from pipeline.plan import STALE, Item, Plan, State
 from pipeline.sidecars import Sidecar
 from pipeline.source import language
 from pipeline.source.discover import ImageFile, ImageRef, PageSource, split_page
+from pipeline.source.fingerprint import page_fingerprint
 from pipeline.source.language import Language
 from pipeline.source.markdown import parse_page
 
@@ -142,10 +143,15 @@ def _today() -> str:
 
 
 def _page_text(plan: Plan, rel: str) -> tuple[dict, str]:
-    """(front matter, plain text) of one page, read now: what is sent is what is there."""
+    """(front matter, plain text) of one page, read now: what is sent is what is there.
+    A page whose words come from elsewhere (includes, docstrings, macros) sends the
+    words its last build rendered, while its source is the one that build saw."""
     split = split_page(rel, (plan.site.docs_dir / rel).read_bytes())
     if isinstance(split, Problem):
         raise ItemError(split.path, split.message, split.line)
+    entry = plan.discovery.rendered.get(rel)
+    if entry is not None and entry.source == page_fingerprint(split[1]):
+        return split[0], entry.text
     return split[0], parse_page(split[1]).plain_text
 
 

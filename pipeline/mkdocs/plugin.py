@@ -10,6 +10,7 @@ excerpt.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pathspec
@@ -24,11 +25,18 @@ from pipeline.config import template_vars
 from pipeline.errors import Fatal
 from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
-from pipeline.plan import build_plan
+from pipeline.plan import State, build_plan
 from pipeline.render.html import inject_alts
 from pipeline.render.llms import NavNode
-from pipeline.render.site_pass import PageInfo, SitePass, check_stale, corrupt_sidecars
+from pipeline.render.site_pass import (
+    PageInfo,
+    SitePass,
+    check_stale,
+    corrupt_sidecars,
+    stale_mode,
+)
 from pipeline.sidecars import SUFFIX
+from pipeline.source import rendered as rendered_words
 from pipeline.source.cache import ScanCache
 from pipeline.source.discover import discover
 
@@ -52,6 +60,9 @@ def site_from_mkdocs(config: MkDocsConfig, options: Options) -> Site:
         site_description=config.site_description or "",
         language=(config.theme.get("language") if config.theme else None) or None,
         template_vars=template_vars(list(config.plugins), dict(config.extra or {})),
+        expanders=rendered_words.expanders_of(
+            [*config.plugins, *(config.markdown_extensions or ())]
+        ),
     )
 
 
@@ -83,6 +94,8 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         self._described: set[str] = set()
         self._nav: list[NavNode] = []
         self._home_url = ""
+        self._record: rendered_words.Record | None = None
+        self._borrowed: dict[str, tuple[str, str]] = {}  # page -> (source fp, fingerprint)
 
     # Late, so pages and files added by other plugins (the blog) are already there.
     @event_priority(-100)
@@ -104,6 +117,22 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             _say(level, message)
         for message in corrupt_sidecars(site, plan):
             log.warning(message)
+        # Pages whose words come from elsewhere: their rendered words are recorded.
+        self._record = rendered_words.Record(site.state_dir / rendered_words.FILE)
+        self._borrowed = {
+            p.path: (p.source_fingerprint, p.fingerprint)
+            for p in plan.discovery.pages
+            if p.borrowed
+        }
+        self._stale_mode = stale_mode(site)
+        sidecars = plan.discovery.sidecars
+        self._made_from = {  # page -> the fingerprint its generated text was made from
+            i.path: sidecars[i.sidecar].fingerprint or ""
+            for i in plan.items
+            if i.path in self._borrowed
+            and i.sidecar in sidecars
+            and i.state in (State.UP_TO_DATE, State.OUTDATED)
+        }
         served = {
             f.dest_uri: f.src_uri
             for f in files
@@ -201,6 +230,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files):
         if self._pass is None:
             return None
+        borrowed = self._borrowed.get(page.file.src_uri)
+        if borrowed is not None and self._record is not None:
+            self._record.put(page.file.src_uri, borrowed[0], rendered_words.article_text(html))
         return self._pass.content(html, _info(page))
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
@@ -214,6 +246,30 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self._pass is not None:
             self._pass.finish(self._nav, self._home_url)
+        self._save_record(config)
+
+    def _save_record(self, config: MkDocsConfig) -> None:
+        """Write the rendered record; say which pages' rendered words changed since their
+        text was made (known only now: the plan was made from the last build's record)."""
+        if self._record is None:
+            return
+        self._record.keep_only(self._borrowed)
+        self._record.save()
+        docs = Path(config.docs_dir)
+        for rel, made_from in sorted(self._made_from.items()):
+            entry = self._record.pages.get(rel)
+            if entry is None:
+                continue
+            if made_from == entry.source:  # made from the source before it was recorded
+                made_from = entry.first
+            if made_from == entry.rendered:
+                continue
+            _say(
+                "info" if self._stale_mode == "info" else "warning",
+                f"{os.path.relpath(docs / rel)}: its rendered words changed since its "
+                "summary was made (an included file, a docstring or a macro); "
+                "run `python -m pipeline enrich`",
+            )
 
 
 def _social_cards(config: MkDocsConfig) -> bool:

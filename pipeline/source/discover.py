@@ -39,6 +39,7 @@ from pipeline.sidecars import (
 from pipeline.sidecars import MAX_BYTES as MAX_SIDECAR_BYTES
 from pipeline.sidecars import kind_of as _kind_of
 from pipeline.source import links
+from pipeline.source import rendered as rendered_words
 from pipeline.source.cache import ScanCache
 from pipeline.source.fingerprint import (
     bytes_fingerprint,
@@ -81,6 +82,11 @@ class PageSource:
     # Why the page has nothing of its own to summarise (a tags index, a title only):
     # never sent; its description is what its generator fills in, or the theme's.
     listing: str = ""
+    # Words pulled in at build time that this site expands (snippets, mkdocstrings,
+    # macros): the fingerprint is then that of the rendered words once a build recorded
+    # them (pipeline.source.rendered), and `source_fingerprint` is the source's own.
+    borrowed: tuple[str, ...] = ()
+    source_fingerprint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +110,8 @@ class Discovery:
     # Files that could not be read as what they are (page, image or sidecar): path -> why.
     failed: dict[str, Problem] = field(default_factory=dict)
     files: frozenset[str] = frozenset()
+    # Pages whose fingerprint is their rendered words': page -> the recorded entry.
+    rendered: dict[str, rendered_words.Entry] = field(default_factory=dict)
 
 
 # --- walking docs_dir ---------------------------------------------------------------------
@@ -228,6 +236,7 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
         "offset": offset,
         "enrich": meta.get("enrich") is not False,
         "listing": listing,
+        "marks": rendered_words.marks_of(body),
         "refs": [
             [r.src, r.alt, r.syntax, r.line + offset, r.heading, r.context] for r in parsed.refs
         ],
@@ -415,6 +424,10 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
         "page", sorted(r for r in stats if r.lower().endswith(MARKDOWN_EXTENSIONS)), read_page
     )
     wanted_images: set[str] = set()
+    record = rendered_words.Record(site.state_dir / rendered_words.FILE)
+    # Sidecars made from the source of a page now fingerprinted by its rendered words
+    # still match: source fingerprint -> the first rendered one recorded for it.
+    adopted: dict[str, str] = {}
     for rel, data in pages.items():
         refs = []
         for src, alt, syntax, line, heading, context in data["refs"]:
@@ -425,19 +438,28 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
             elif target:
                 wanted_images.add(target)
             refs.append(ImageRef(rel, line, src, alt, syntax, heading, context, target, skip))
+        borrowed = tuple(m for m in data.get("marks", ()) if m in site.expanders)
+        fingerprint, chars = data["fingerprint"], data["input_chars"]
+        entry = record.pages.get(rel) if borrowed else None
+        if entry is not None and rendered_words.in_use(entry, fingerprint):
+            found.rendered[rel] = entry
+            adopted[fingerprint] = entry.first
+            fingerprint, chars = entry.rendered, len(entry.text)
         found.pages.append(
             PageSource(
                 path=rel,
-                fingerprint=data["fingerprint"],
+                fingerprint=fingerprint,
                 title=data["title"],
                 description=data["description"],
                 first_paragraph=data["first_paragraph"],
                 headings=tuple(data["headings"]),
-                input_chars=data["input_chars"],
+                input_chars=chars,
                 refs=tuple(refs),
                 line_offset=data["offset"],
                 enrich=data["enrich"],
                 listing=data.get("listing", ""),
+                borrowed=borrowed,
+                source_fingerprint=data["fingerprint"],
             )
         )
     for rel, data in read_all("image", sorted(wanted_images), read_image).items():
@@ -446,6 +468,8 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
     # Sidecars made before `<!-- more -->` was left out of the fingerprint still match.
     legacy = {d["legacy_fingerprint"]: d["fingerprint"] for d in pages.values()}
     legacy.pop(None, None)
+    legacy = {old: adopted.get(new, new) for old, new in legacy.items()}
+    legacy.update(adopted)
     for rel, data in read_all("sidecar", sidecar_rels, read_sidecar).items():
         sc = from_dict(data)
         if sc.kind == "page" and sc.fingerprint in legacy:

@@ -1,0 +1,200 @@
+"""Pages whose words come from elsewhere (snippets, mkdocstrings, macros): the model reads
+what the page shows, and its fingerprint follows it (real `mkdocs build`, tmp_path)."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import pytest
+from conftest import user_text
+from sitebuild import build
+
+from pipeline.source.rendered import Record, article_text
+
+PLAIN = "# Guide\n\nHow to patch a tube.\n"
+
+
+def ok(site):
+    result = build(site)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def sent_text(fake_api, title: str) -> str:
+    (body,) = [b for b in fake_api.messages() if f"Title: {title}" in user_text(b)]
+    return user_text(body)
+
+
+def page_states(site) -> dict[str, str]:
+    return {p: s for p, s in site.states().items() if p.endswith(".md")}
+
+
+# --- pymdownx.snippets ---------------------------------------------------------------------
+
+SNIPPETS = """
+site_name: Snippets
+docs_dir: content
+plugins:
+  - enrich
+markdown_extensions:
+  - pymdownx.snippets:
+      base_path: [{root}]
+      check_paths: true
+"""
+
+
+@pytest.fixture
+def snippets(site):
+    site.set_config(SNIPPETS.format(root=site.root))
+    (site.root / "README.md").write_text("The co-op repairs bicycles every Tuesday evening.\n")
+    site.write("index.md", '# Home\n\n--8<-- "README.md"\n')
+    site.write("guide.md", PLAIN)
+    return site
+
+
+def test_snippet_page_sends_the_included_text_and_follows_it(snippets, fake_api):
+    site = snippets
+    ok(site)  # the build records what index.md shows
+    assert site.run("enrich").code == 0
+    home = sent_text(fake_api, "Home")
+    assert "repairs bicycles every Tuesday" in home
+    assert "--8<--" not in home
+    assert page_states(site) == {"index.md": "up-to-date", "guide.md": "up-to-date"}
+    # Editing the included file: the next build shows the page changed, and only it.
+    (site.root / "README.md").write_text("The co-op now repairs scooters too.\n")
+    result = ok(site)
+    assert "index.md: its rendered words changed since its summary was made" in result.stderr
+    assert page_states(site) == {"index.md": "changed", "guide.md": "up-to-date"}
+    fake_api.reset()
+    assert site.run("enrich").code == 0
+    assert "repairs scooters too" in sent_text(fake_api, "Home")
+    assert len(fake_api.messages()) == 1
+    # A build after that changes nothing and says nothing.
+    result = ok(site)
+    assert "rendered words changed" not in result.stderr
+    assert page_states(site) == {"index.md": "up-to-date", "guide.md": "up-to-date"}
+
+
+def test_upgrade_keeps_text_made_from_the_source(snippets, fake_api):
+    """Sidecars made before the record existed (from the source) still match after the
+    first build records the page: 0 requests."""
+    site = snippets
+    assert site.run("enrich").code == 0  # no record yet: made from the source
+    before = site.sidecar_bytes()
+    ok(site)
+    record = json.loads((site.root / ".enrich" / "rendered.json").read_text())
+    assert set(record["pages"]) == {"index.md"}  # only the page that borrows words
+    assert page_states(site) == {"index.md": "up-to-date", "guide.md": "up-to-date"}
+    fake_api.reset()
+    assert site.run("enrich").code == 0
+    assert fake_api.messages() == []
+    assert site.sidecar_bytes() == before
+    # ... and an edit to the included file after that is still seen.
+    (site.root / "README.md").write_text("Closed in August.\n")
+    ok(site)
+    assert page_states(site)["index.md"] == "changed"
+
+
+def test_a_page_that_borrows_nothing_is_not_recorded(site, fake_api):
+    site.set_config(SNIPPETS.format(root=site.root))
+    site.write("guide.md", PLAIN)
+    ok(site)
+    assert not (site.root / ".enrich" / "rendered.json").exists()
+
+
+# --- mkdocstrings --------------------------------------------------------------------------
+
+MKDOCSTRINGS = """
+site_name: API
+docs_dir: content
+plugins:
+  - search
+  - {first}
+  - {second}
+"""
+
+MODULE = '''
+"""Boats of the harbour."""
+
+
+def launch(boat: str) -> None:
+    """{doc}"""
+'''
+
+
+@pytest.mark.parametrize("first, second", [("mkdocstrings", "enrich"), ("enrich", "mkdocstrings")])
+def test_api_page_sends_the_docstring_and_follows_it(site, fake_api, first, second):
+    pytest.importorskip("mkdocstrings_handlers.python")
+    entry = {
+        "mkdocstrings": "mkdocstrings:\n      handlers:\n        python:\n"
+        f"          paths: [{site.root / 'src'}]",
+        "enrich": "enrich",
+    }
+    site.set_config(MKDOCSTRINGS.format(first=entry[first], second=entry[second]))
+    package = site.root / "src" / "harbor"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    doc = "Put a boat in the water at high tide, bow first."
+    (package / "boats.py").write_text(textwrap.dedent(MODULE).format(doc=doc))
+    site.write("api.md", "# API\n\n::: harbor.boats\n")
+    site.write("guide.md", PLAIN)
+    ok(site)
+    assert site.run("enrich").code == 0
+    api = sent_text(fake_api, "API")
+    assert "high tide, bow first" in api
+    assert "Boats of the harbour" in api
+    assert ":::" not in api
+    (package / "boats.py").write_text(
+        textwrap.dedent(MODULE).format(doc="Only at low tide, stern first.")
+    )
+    ok(site)
+    assert page_states(site) == {"api.md": "changed", "guide.md": "up-to-date"}
+
+
+# --- mkdocs-macros ---------------------------------------------------------------------------
+
+MACROS = """
+site_name: Macros
+docs_dir: content
+plugins:
+  - macros
+  - enrich
+extra:
+  version: "{version}"
+"""
+
+
+def test_macro_page_sends_the_rendered_value_and_follows_extra(site, fake_api):
+    site.set_config(MACROS.format(version="4.2"))
+    site.write("index.md", "# Home\n\nThis is release {{ version }} of the co-op tools.\n")
+    site.write("guide.md", PLAIN)
+    ok(site)
+    assert site.run("enrich").code == 0
+    home = sent_text(fake_api, "Home")
+    assert "release 4.2 of" in home and "{{" not in home
+    site.set_config(MACROS.format(version="5.0"))
+    ok(site)
+    assert page_states(site) == {"index.md": "changed", "guide.md": "up-to-date"}
+
+
+# --- the record and the text ---------------------------------------------------------------
+
+
+def test_article_text_keeps_words_drops_permalinks_and_shortens_code():
+    html = (
+        '<h2 id="a">Install<a class="headerlink" href="#a">¶</a></h2>\n'
+        "<p>Run <code>pip</code> &amp; wait.</p><pre><code>1\n2\n3\n4\n5\n6\n7\n8\n</code></pre>"
+        "<script>alert(1)</script><ul><li>one</li><li>two</li></ul>"
+    )
+    assert article_text(html) == (
+        "## Install\n\nRun pip & wait.\n\n1\n2\n3\n4\n5\n6\n[… 2 more lines of code]\n\none\n\ntwo"
+    )
+
+
+@pytest.mark.parametrize("damage", ["{", "[]", '{"version": "rendered-1", "pages": {"a.md": 3}}'])
+def test_damaged_record_is_read_as_empty(tmp_path, damage):
+    path = tmp_path / "rendered.json"
+    path.write_text(damage)
+    assert Record(path).pages == {}
