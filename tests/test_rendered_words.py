@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 from conftest import user_text
-from sitebuild import build
+from sitebuild import build, enable_plugin, mkdocs_build
 
 from pipeline.source.rendered import Record, article_text
 
@@ -198,3 +198,28 @@ def test_damaged_record_is_read_as_empty(tmp_path, damage):
     path = tmp_path / "rendered.json"
     path.write_text(damage)
     assert Record(path).pages == {}
+
+
+# --- upgrading real sites costs nothing ----------------------------------------------------
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize("name", ["mkdocs-material", "textual-blog"])
+def test_upgrading_a_real_site_with_snippets_spends_nothing(corpus_copy, name, fake_api):
+    """Sidecars made as before (from the source), then the first build that records the
+    pages using snippets: every page stays as it was, and enrich sends nothing."""
+    from pipeline.__main__ import main
+
+    root = corpus_copy(name)
+    config = enable_plugin(root)
+    assert main(["enrich", "-f", str(config), "--only", "pages", "--concurrency", "8"]) == 0
+    before = {p: p.read_bytes() for p in (root / "docs").rglob("*.md.enrich.yml")}
+    proc = mkdocs_build(config, root / "built")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "rendered words changed" not in proc.stderr
+    record = json.loads((root / ".enrich" / "rendered.json").read_text())
+    assert len(record["pages"]) > 0  # the site does borrow words: the case is real
+    fake_api.reset()
+    assert main(["enrich", "-f", str(config), "--only", "pages"]) == 0
+    assert fake_api.messages() == []
+    assert {p: p.read_bytes() for p in (root / "docs").rglob("*.md.enrich.yml")} == before
