@@ -96,6 +96,13 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         self._home_url = ""
         self._record: rendered_words.Record | None = None
         self._borrowed: dict[str, tuple[str, str]] = {}  # page -> (source fp, fingerprint)
+        # mkdocs-static-i18n builds each further language by running the whole build
+        # again (same plugin instance, into site_dir/<lang>/): what was said about the
+        # tree in the first language's build is not said again.
+        i18n = config.plugins.get("i18n")
+        if not getattr(i18n, "building", False):
+            self._said: set[tuple[str, str]] = set()
+        self._language = _i18n_language(config)
 
     # Late, so pages and files added by other plugins (the blog) are already there.
     @event_priority(-100)
@@ -114,9 +121,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if level == "fail":
             raise PluginError("stale enrichment (on_stale: fail):\n  " + "\n  ".join(messages))
         for message in messages:
-            _say(level, message)
+            self._say(level, message)
         for message in corrupt_sidecars(site, plan):
-            log.warning(message)
+            self._say("warning", message)
         # Pages whose words come from elsewhere: their rendered words are recorded.
         self._record = rendered_words.Record(site.state_dir / rendered_words.FILE)
         self._borrowed = {
@@ -139,7 +146,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             if not f.is_documentation_page() and f.inclusion.is_included()
         }
         try:
-            self._pass = SitePass.from_plan(site, plan, served, say=_say)
+            self._pass = SitePass.from_plan(
+                site, plan, served, say=self._say, language=self._language
+            )
         except Fatal as e:
             raise PluginError(str(e)) from None
 
@@ -264,12 +273,27 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
                 made_from = entry.first
             if made_from == entry.rendered:
                 continue
-            _say(
+            self._say(
                 "info" if self._stale_mode == "info" else "warning",
                 f"{os.path.relpath(docs / rel)}: its rendered words changed since its "
                 "summary was made (an included file, a docstring or a macro); "
                 "run `python -m pipeline enrich`",
             )
+
+    def _say(self, level: str, message: str) -> None:
+        if (level, message) not in self._said:
+            self._said.add((level, message))
+            _say(level, message)
+
+
+def _i18n_language(config: MkDocsConfig) -> str:
+    """The language mkdocs-static-i18n is building into its own folder ("" for the
+    default language, or without the plugin)."""
+    i18n = config.plugins.get("i18n")
+    current = getattr(i18n, "current_language", None)
+    if not isinstance(current, str) or getattr(i18n, "is_default_language_build", True):
+        return ""
+    return current
 
 
 def _social_cards(config: MkDocsConfig) -> bool:

@@ -210,6 +210,7 @@ class SitePass:
         image_at: Callable[[str], ImageText | None] | None = None,
         site_dir: Path | None = None,
         say: Say = lambda level, message: None,
+        language: str = "",
     ):
         self.site = site
         self.site_dir = site_dir or site.site_dir
@@ -231,7 +232,12 @@ class SitePass:
         self._llms_pages: dict[str, PageEntry] = {}
         self._copies: dict[str, str] = {}
         self._llms_files: dict[str, str] = {}
-        cache = site.state_dir / "cache" / "markdown-copies.json" if self.options.llms_txt else None
+        # A language a generator builds into its own folder of site_dir, one build each
+        # (mkdocs-static-i18n): its llms.txt goes there, and its copies keep their cache.
+        self.language = language
+        self._llms_root = f"{language}/llms.txt" if language else "llms.txt"
+        name = f"markdown-copies.{language}.json" if language else "markdown-copies.json"
+        cache = site.state_dir / "cache" / name if self.options.llms_txt else None
         self._copy_cache = CopyCache(cache)
 
     @classmethod
@@ -395,6 +401,8 @@ class SitePass:
         )
         self._llms_pages[page.url] = PageEntry(title, page.url, note)
         index = covering_file(page.url, self._llms_files)
+        if index == "llms.txt":
+            index = self._llms_root
         here = unquote(page.url)
         return [
             (
@@ -433,6 +441,7 @@ class SitePass:
                 self._llms_pages,
                 sections=self.options.llms_txt_sections,
                 copies=self._copies if self.options.llms_full_txt else None,
+                root_file=self._llms_root,
             )
             for rel, text in files.items():
                 atomic_write(self.site_dir / unquote(rel), text.encode("utf-8"))
