@@ -223,3 +223,96 @@ def test_upgrading_a_real_site_with_snippets_spends_nothing(corpus_copy, name, f
     assert main(["enrich", "-f", str(config), "--only", "pages"]) == 0
     assert fake_api.messages() == []
     assert {p: p.read_bytes() for p in (root / "docs").rglob("*.md.enrich.yml")} == before
+
+
+# --- pages made at build time (mkdocs-gen-files + literate-nav: the API reference recipe) ---
+
+GEN_SITE = """
+site_name: Harbor
+site_url: https://example.org/
+docs_dir: content
+plugins:
+  - search
+  - gen-files:
+      scripts: [{script}]
+  - literate-nav:
+      nav_file: SUMMARY.md
+  - mkdocstrings:
+      handlers:
+        python:
+          paths: [{src}]
+  - enrich
+nav:
+  - Home: index.md
+  - Reference: {folder}/
+"""
+
+GEN_SCRIPT = """
+from pathlib import Path
+
+import mkdocs_gen_files
+
+src = Path({src!r})
+nav = mkdocs_gen_files.Nav()
+for path in sorted(src.rglob("*.py")):
+    parts = path.relative_to(src).with_suffix("").parts
+    if parts[-1] == "__init__":
+        continue
+    doc = Path(*parts).with_suffix(".md")
+    nav[parts] = doc.as_posix()
+    with mkdocs_gen_files.open(Path({folder!r}, doc), "w") as fd:
+        fd.write("# " + parts[-1].capitalize() + "\\n\\n::: " + ".".join(parts) + "\\n")
+with mkdocs_gen_files.open(Path({folder!r}, "SUMMARY.md"), "w") as fd:
+    fd.writelines(nav.build_literate_nav())
+"""
+
+
+def gen_site(site, folder: str = "reference"):
+    script = site.root / "gen_ref.py"
+    src = site.root / "src"
+    script.write_text(GEN_SCRIPT.format(src=str(src), folder=folder))
+    site.set_config(GEN_SITE.format(script=script, src=src, folder=folder))
+
+
+def test_api_pages_made_at_build_time_get_what_source_pages_get(site, fake_api):
+    pytest.importorskip("mkdocs_gen_files")
+    pytest.importorskip("mkdocs_literate_nav")
+    pytest.importorskip("mkdocstrings_handlers.python")
+    package = site.root / "src" / "harbor"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "boats.py").write_text(
+        textwrap.dedent(MODULE).format(doc="Put a boat in the water at high tide, bow first.")
+    )
+    site.write("index.md", "# Home\n\nThe harbour's boats and how to launch them.\n")
+    gen_site(site)
+    ok(site)  # the build records the pages it made
+    states = site.states()
+    assert states["reference/harbor/boats.md"] == "new"
+    fake_api.responses_by_marker["Title: boats"] = {
+        "summary": "Launching boats at high tide.",
+        "abstract": "How harbor.boats launches a boat: at high tide, bow first.",
+    }
+    assert site.run("enrich").code == 0
+    assert "high tide, bow first" in sent_text(fake_api, "boats")
+    # Committed like every other result: beside where its source would be.
+    sidecar = site.docs / "reference" / "harbor" / "boats.md.enrich.yml"
+    assert "Launching boats at high tide." in sidecar.read_text()
+    ok(site)
+    out = site.root / "site"
+    page = (out / "reference" / "harbor" / "boats" / "index.html").read_text()
+    assert '<meta name="description" content="Launching boats at high tide.">' in page
+    assert '<link rel="alternate" type="text/markdown" href="../boats.md">' in page
+    assert "high tide, bow first" in (out / "reference" / "harbor" / "boats.md").read_text()
+    llms = (out / "llms.txt").read_text()
+    assert "[boats](https://example.org/reference/harbor/boats.md): How harbor.boats" in llms
+    assert not list(out.rglob("*.enrich.yml"))  # kept out of the site
+    assert site.status()["orphans"] == []
+    # Moving the reference: the text is found by fingerprint and re-homed, for nothing.
+    gen_site(site, folder="api")
+    ok(site)
+    assert site.states()["api/harbor/boats.md"] == "up-to-date"
+    fake_api.reset()
+    assert site.run("enrich").code == 0
+    assert fake_api.messages() == []
+    assert (site.docs / "api" / "harbor" / "boats.md.enrich.yml").is_file()

@@ -22,7 +22,7 @@ from mkdocs.structure.files import Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
 from pipeline.config import template_vars
-from pipeline.errors import Fatal
+from pipeline.errors import Fatal, Problem
 from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
 from pipeline.plan import State, build_plan
@@ -35,10 +35,12 @@ from pipeline.render.site_pass import (
     corrupt_sidecars,
     stale_mode,
 )
+from pipeline.render.texts import PageTexts, plain_text
 from pipeline.sidecars import SUFFIX
 from pipeline.source import rendered as rendered_words
 from pipeline.source.cache import ScanCache
-from pipeline.source.discover import discover
+from pipeline.source.discover import discover, split_page
+from pipeline.source.fingerprint import page_fingerprint
 
 log = get_plugin_logger(__name__)
 
@@ -129,8 +131,13 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         self._borrowed = {
             p.path: (p.source_fingerprint, p.fingerprint)
             for p in plan.discovery.pages
-            if p.borrowed
+            if p.borrowed and p.borrowed != ("generated",)
         }
+        # Pages made at build time (mkdocs-gen-files): recorded too, from what was made.
+        self._generated = _generated_pages(files, site.docs_dir, _nav_files(config))
+        known = {p.path: p.fingerprint for p in plan.discovery.pages}
+        for rel, source_fp in self._generated.items():
+            self._borrowed[rel] = (source_fp, known.get(rel, ""))
         self._stale_mode = stale_mode(site)
         sidecars = plan.discovery.sidecars
         self._made_from = {  # page -> the fingerprint its generated text was made from
@@ -151,6 +158,10 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             )
         except Fatal as e:
             raise PluginError(str(e)) from None
+        for rel in self._generated:
+            # Before its first enrich a made page still gets its copy, head links and
+            # llms.txt entry, like a source page without a sidecar.
+            self._pass.texts.pages.setdefault(rel, PageTexts("", ""))
 
     def on_env(self, env, *, config: MkDocsConfig, files: Files):
         # Every page's front matter is read by now and none is rendered yet: whether the
@@ -241,7 +252,14 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             return None
         borrowed = self._borrowed.get(page.file.src_uri)
         if borrowed is not None and self._record is not None:
-            self._record.put(page.file.src_uri, borrowed[0], rendered_words.article_text(html))
+            made = page.file.src_uri in self._generated
+            self._record.put(
+                page.file.src_uri,
+                borrowed[0],
+                rendered_words.article_text(html),
+                title=plain_text(page.title or ""),
+                generated=made,
+            )
         return self._pass.content(html, _info(page))
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
@@ -284,6 +302,37 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if (level, message) not in self._said:
             self._said.add((level, message))
             _say(level, message)
+
+
+def _nav_files(config: MkDocsConfig) -> set[str]:
+    """mkdocs-literate-nav's navigation files (SUMMARY.md): a list of links, not a page
+    to summarise."""
+    nav = config.plugins.get("literate-nav")
+    name = getattr(nav, "config", {}).get("nav_file") if nav is not None else None
+    return {name} if isinstance(name, str) else set()
+
+
+def _generated_pages(files: Files, docs_dir: Path, nav_files: set[str]) -> dict[str, str]:
+    """Pages another plugin made at build time from nothing in docs_dir (mkdocs-gen-files)
+    -> the fingerprint of the markdown it made. Material's blog listings (marked
+    `generated_by: material/blog`) are the blog's own: not ours to summarise."""
+    out = {}
+    for f in files.documentation_pages():
+        made_by = getattr(f, "generated_by", None) or ""
+        if made_by.startswith("material/") or not f.abs_src_path:
+            continue
+        if f.src_uri.rsplit("/", 1)[-1] in nav_files:
+            continue
+        path = Path(f.abs_src_path).resolve()
+        if path.is_relative_to(docs_dir):
+            continue
+        try:
+            split = split_page(f.src_uri, path.read_bytes())
+        except OSError:
+            continue
+        if not isinstance(split, Problem):
+            out[f.src_uri] = page_fingerprint(split[1])
+    return out
 
 
 def _i18n_language(config: MkDocsConfig) -> str:

@@ -462,6 +462,7 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
                 source_fingerprint=data["fingerprint"],
             )
         )
+    found.pages += _generated_pages(record, {p.path for p in found.pages}, found)
     for rel, data in read_all("image", sorted(wanted_images), read_image).items():
         found.images[rel] = ImageFile(path=rel, **data)
     sidecar_rels = sorted(r for r in stats if r.endswith(SUFFIX))
@@ -477,6 +478,38 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
         found.sidecars[rel] = sc
     cache.save()
     return found
+
+
+def _generated_pages(
+    record: rendered_words.Record, real: set[str], found: Discovery
+) -> list[PageSource]:
+    """Pages a generator made at build time (mkdocs-gen-files), as the last build
+    recorded them: summarised from their rendered words like any page; their sidecars sit
+    where a source would (docs_dir/<page>.enrich.yml)."""
+    pages = []
+    for rel, entry in sorted(record.pages.items()):
+        if not entry.generated or rel in real or rel in found.failed:
+            continue
+        found.rendered[rel] = entry
+        paragraphs = [p for p in entry.text.split("\n\n") if p and not p.startswith("#")]
+        pages.append(
+            PageSource(
+                path=rel,
+                fingerprint=entry.rendered,
+                title=entry.title or _title_from_path(rel),
+                description=None,
+                first_paragraph=paragraphs[0] if paragraphs else "",
+                headings=tuple(
+                    p.lstrip("#").strip() for p in entry.text.split("\n\n") if p.startswith("#")
+                ),
+                input_chars=len(entry.text),
+                refs=(),
+                line_offset=0,
+                borrowed=("generated",),
+                source_fingerprint=entry.source,
+            )
+        )
+    return pages
 
 
 def read_sidecar(rel: str, data: bytes) -> dict | Problem:

@@ -69,6 +69,10 @@ class Entry:
     rendered: str  # fingerprint of the rendered words
     first: str  # the first rendered fingerprint seen for this source fingerprint
     text: str  # the rendered words, as plain text (what enrich sends)
+    # A page made at build time (mkdocs-gen-files): no file in docs_dir; `source` is the
+    # fingerprint of the markdown the generator wrote, `title` the page's title.
+    title: str = ""
+    generated: bool = False
 
 
 class Record:
@@ -89,17 +93,21 @@ class Record:
         keys = ("source", "rendered", "first", "text")
         for rel, e in (data.get("pages") or {}).items():
             if isinstance(e, dict) and all(isinstance(e.get(k), str) for k in keys):
-                self.pages[rel] = Entry(*(e[k] for k in keys))
+                title = e["title"] if isinstance(e.get("title"), str) else ""
+                made = e.get("generated") is True
+                self.pages[rel] = Entry(
+                    e["source"], e["rendered"], e["first"], e["text"], title, made
+                )
         self._saved = self._dump()
 
     _saved = ""
 
-    def put(self, rel: str, source: str, text: str) -> Entry:
+    def put(self, rel: str, source: str, text: str, *, title: str = "", generated=False) -> Entry:
         text = text[:MAX_TEXT]
         rendered = words_fingerprint(text)
         old = self.pages.get(rel)
         first = old.first if old is not None and old.source == source else rendered
-        entry = Entry(source, rendered, first, text)
+        entry = Entry(source, rendered, first, text, title if generated else "", generated)
         self.pages[rel] = entry
         return entry
 
@@ -108,10 +116,12 @@ class Record:
         self.pages = {k: v for k, v in self.pages.items() if k in wanted}
 
     def _dump(self) -> str:
-        pages = {
-            rel: {"source": e.source, "rendered": e.rendered, "first": e.first, "text": e.text}
-            for rel, e in sorted(self.pages.items())
-        }
+        pages: dict[str, dict] = {}
+        for rel, e in sorted(self.pages.items()):
+            pages[rel] = {"source": e.source, "rendered": e.rendered, "first": e.first}
+            if e.generated:
+                pages[rel].update(generated=True, title=e.title)
+            pages[rel]["text"] = e.text
         return json.dumps({"version": VERSION, "pages": pages}, ensure_ascii=False, indent=1) + "\n"
 
     def save(self) -> bool:
