@@ -193,3 +193,14 @@ def test_batch_commit_records_the_pending_batch(repo, fake_api):
     assert repo.run("enrich", "--batch", "--commit").code == 0
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
     assert changed == [".enrich/batches.json"]
+
+
+def test_commit_includes_the_rendered_record(repo, fake_api):
+    """Sidecars of pages fingerprinted by their rendered words are computed from
+    .enrich/rendered.json: it is committed with them, or a fresh checkout would see them
+    all changed."""
+    (repo.root / ".enrich").mkdir(exist_ok=True)
+    (repo.root / ".enrich" / "rendered.json").write_text('{"version": "rendered-1", "pages": {}}\n')
+    assert repo.run("enrich", "--commit").code == 0
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert ".enrich/rendered.json" in changed
