@@ -7,8 +7,8 @@ import json
 import textwrap
 
 import pytest
-from conftest import user_text
-from sitebuild import build, enable_plugin, mkdocs_build
+from conftest import title_of, user_text
+from sitebuild import build, enable_plugin, mkdocs_build, run_in
 
 from pipeline.source.rendered import Record, article_text
 
@@ -316,3 +316,45 @@ def test_api_pages_made_at_build_time_get_what_source_pages_get(site, fake_api):
     assert site.run("enrich").code == 0
     assert fake_api.messages() == []
     assert (site.docs / "api" / "harbor" / "boats.md.enrich.yml").is_file()
+
+
+def test_record_keeps_a_bounded_text_and_fingerprints_all_of_it(tmp_path):
+    record = Record(tmp_path / "rendered.json")
+    head = "word " * 5000  # 25,000 characters
+    a = record.put("api.md", "sha256:s", head + "launch at high tide")
+    b = record.put("api.md", "sha256:s", head + "launch at low tide")
+    assert a.rendered != b.rendered  # an edit past the kept text is still seen
+    assert len(b.text) == 16_000 and b.first == a.rendered  # same source: first is kept
+    assert record.save()
+    again = Record(tmp_path / "rendered.json")
+    assert again.pages == record.pages
+    assert not again.save()  # nothing changed: not rewritten
+
+
+# --- `pipeline build` with a key ---------------------------------------------------------------
+
+
+def test_pipeline_build_enriches_what_the_build_shows_changed(snippets, fake_api):
+    """An edit to an included file is seen by the build: `pipeline build` enriches that
+    page right after and builds again, and --strict holds."""
+    site = snippets
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stderr
+    (site.root / "README.md").write_text("The co-op now repairs scooters too.\n")
+    fake_api.reset()
+    fake_api.responses_by_marker["scooters"] = {
+        "summary": "Scooters too.",
+        "abstract": "The co-op repairs scooters as well as bicycles.",
+    }
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stderr
+    assert "enriching them and building again" in proc.stdout
+    assert [title_of(b) for b in fake_api.messages()] == ["Home"]
+    html = (site.root / "site" / "index.html").read_text()
+    assert '<meta name="description" content="Scooters too.">' in html
+    # Nothing changed: one build, no request.
+    fake_api.reset()
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stderr
+    assert "building again" not in proc.stdout
+    assert fake_api.messages() == []

@@ -13,6 +13,32 @@ from pipeline.cli.enrich import enrich_command
 from pipeline.cli.status import display_path
 
 
+def _borrows_words(plan) -> bool:
+    """Some page takes its words from elsewhere at build time (includes, docstrings,
+    macros, pages made by a plugin) or may: only a build shows them."""
+    return any(p.borrowed for p in plan.discovery.pages) or bool(plan.site.expanders)
+
+
+def _enrich_what_the_build_showed(config_file: str, before, command, env) -> tuple[int, int]:
+    """After the build recorded what pages with borrowed words show: enrich the pages it
+    found changed (not the ones enrich already tried), then build again. Only then does
+    the generator run twice. -> (build exit code, enrich problems)."""
+    tried = {(i.kind, i.path) for i in before}
+    _, after = load_plan(config_file)
+    new = [i for i in after.stale() if (i.kind, i.path) not in tried]
+    if not new:
+        return 0, 0
+    click.echo(
+        f"{len(new)} page(s) show other words than their text was made from "
+        "(an include, a docstring, a macro, a page made at build time): "
+        "enriching them and building again."
+    )
+    problems = enrich_command(config_file)
+    if problems == 2:
+        return 2, 0
+    return subprocess.run(command, env=env).returncode, problems
+
+
 def build_command(
     config_file: str, *, frozen: bool = False, strict: bool = True, generator: str = "mkdocs"
 ) -> int:
@@ -69,7 +95,17 @@ def build_command(
         code = zensical_build(config_file, env, strict=strict)
     else:
         command = [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config_file)]
-        code = subprocess.run(command + (["--strict"] if strict else []), env=env).returncode
+        command += ["--strict"] if strict else []
+        enriched = not frozen and has_key()
+        borrowing = enriched and _borrows_words(plan)
+        if borrowing:
+            # The build is what shows these pages' words: a change it finds is enriched
+            # right after, not reported as stale (it would fail --strict).
+            env["ENRICH_ON_STALE"] = "info"
+        code = subprocess.run(command, env=env).returncode
+        if not code and borrowing:
+            code, more = _enrich_what_the_build_showed(config_file, stale, command, env)
+            problems += more
     if code:
         return code
     if problems:

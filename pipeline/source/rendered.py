@@ -32,7 +32,9 @@ from pipeline.source.markdown import shorten_code
 
 FILE = "rendered.json"
 VERSION = "rendered-1"
-MAX_TEXT = 40_000  # characters kept per page: more than any page token budget sends
+# Characters of rendered text kept per page (the record is committed): about 4,000
+# tokens, well over the default page_token_budget (1,500). The fingerprint covers all of it.
+MAX_TEXT = 16_000
 
 # What pulls words in at build time, and which plugin or extension does it.
 MARKS = {
@@ -103,8 +105,8 @@ class Record:
     _saved = ""
 
     def put(self, rel: str, source: str, text: str, *, title: str = "", generated=False) -> Entry:
-        text = text[:MAX_TEXT]
         rendered = words_fingerprint(text)
+        text = text[:MAX_TEXT]
         old = self.pages.get(rel)
         first = old.first if old is not None and old.source == source else rendered
         entry = Entry(source, rendered, first, text, title if generated else "", generated)
