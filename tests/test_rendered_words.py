@@ -321,7 +321,7 @@ def test_api_pages_made_at_build_time_get_what_source_pages_get(site, fake_api):
 def test_record_keeps_a_bounded_text_and_fingerprints_all_of_it(tmp_path):
     record = Record(tmp_path / "rendered.json")
     head = "word " * 5000  # 25,000 characters
-    a = record.put("api.md", "sha256:s", head + "launch at high tide")
+    a = record.put("api.md", "sha256:s", head + "launch at high tide", adopt=True)
     b = record.put("api.md", "sha256:s", head + "launch at low tide")
     assert a.rendered != b.rendered  # an edit past the kept text is still seen
     assert len(b.text) == 16_000 and b.first == a.rendered  # same source: first is kept
@@ -358,3 +358,31 @@ def test_pipeline_build_enriches_what_the_build_shows_changed(snippets, fake_api
     assert proc.returncode == 0, proc.stderr
     assert "building again" not in proc.stdout
     assert fake_api.messages() == []
+
+
+def test_after_the_first_record_a_page_adopts_no_text_made_from_its_source(snippets, fake_api):
+    """Once the record exists, text made from a borrowing page's source (a new page, or
+    its source edited, enriched before a build showed it) is not what it shows."""
+    site = snippets
+    ok(site)  # the record exists now
+    (site.root / "FAQ.md").write_text("Tuesdays only, from six to nine.\n")
+    site.write("faq.md", '# FAQ\n\n--8<-- "FAQ.md"\n')
+    assert site.run("enrich").code == 0  # no build since: made from the source
+    assert "--8<--" in sent_text(fake_api, "FAQ")
+    ok(site)
+    assert page_states(site)["faq.md"] == "changed"
+
+
+def test_pipeline_build_shows_a_new_borrowing_page_before_sending_it(snippets, fake_api):
+    site = snippets
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stderr
+    (site.root / "FAQ.md").write_text("Tuesdays only, from six to nine.\n")
+    site.write("faq.md", '# FAQ\n\n--8<-- "FAQ.md"\n')
+    fake_api.reset()
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stderr
+    assert "building first" in proc.stdout
+    assert [title_of(b) for b in fake_api.messages()] == ["FAQ"]  # once, from what it shows
+    assert "Tuesdays only" in sent_text(fake_api, "FAQ")
+    assert page_states(site)["faq.md"] == "up-to-date"

@@ -19,6 +19,17 @@ def _borrows_words(plan) -> bool:
     return any(p.borrowed for p in plan.discovery.pages) or bool(plan.site.expanders)
 
 
+def _unseen(plan) -> list:
+    """Stale pages with borrowed words the last build did not show as they are now (a new
+    page, or its source edited since): enriching them now would send their source."""
+    borrowed = {p.path for p in plan.discovery.pages if p.borrowed}
+    return [
+        i
+        for i in plan.stale()
+        if i.kind == "page" and i.path in borrowed and i.path not in plan.discovery.rendered
+    ]
+
+
 def _enrich_what_the_build_showed(config_file: str, before, command, env) -> tuple[int, int]:
     """After the build recorded what pages with borrowed words show: enrich the pages it
     found changed (not the ones enrich already tried), then build again. Only then does
@@ -72,6 +83,14 @@ def build_command(
             return 1
         env["ANTHROPIC_API_KEY"] = ""  # a frozen build never talks to the API
     elif has_key():
+        unseen = _unseen(plan) if generator == "mkdocs" else []
+        if unseen:
+            click.echo(
+                f"{len(unseen)} page(s) take words from elsewhere that no build has shown "
+                "yet: building first, so that what they show is what is sent."
+            )
+            command = [sys.executable, "-m", "mkdocs", "build", "-f", str(site.config_file)]
+            subprocess.run(command, env={**env, "ENRICH_ON_STALE": "info"})
         code = enrich_command(config_file)
         if code == 2:
             return code

@@ -105,6 +105,8 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if not getattr(i18n, "building", False):
             self._said: set[tuple[str, str]] = set()
         self._language = _i18n_language(config)
+        if not getattr(i18n, "building", False):
+            self._adopt: bool | None = None  # decided by the first on_files of the build
 
     # Late, so pages and files added by other plugins (the blog) are already there.
     @event_priority(-100)
@@ -128,6 +130,10 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             self._say("warning", message)
         # Pages whose words come from elsewhere: their rendered words are recorded.
         self._record = rendered_words.Record(site.state_dir / rendered_words.FILE)
+        if self._adopt is None:
+            # Only the build that first writes the record adopts sidecars made from
+            # sources: they were made before this existed (an upgrade).
+            self._adopt = not (site.state_dir / rendered_words.FILE).exists()
         self._borrowed = {
             p.path: (p.source_fingerprint, p.fingerprint)
             for p in plan.discovery.pages
@@ -259,6 +265,7 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
                 rendered_words.article_text(html),
                 title=plain_text(page.title or ""),
                 generated=made,
+                adopt=bool(self._adopt),
             )
         return self._pass.content(html, _info(page))
 

@@ -443,7 +443,8 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
         entry = record.pages.get(rel) if borrowed else None
         if entry is not None and rendered_words.in_use(entry, fingerprint):
             found.rendered[rel] = entry
-            adopted[fingerprint] = entry.first
+            if entry.first:
+                adopted[fingerprint] = entry.first
             fingerprint, chars = entry.rendered, len(entry.text)
         found.pages.append(
             PageSource(

@@ -9,11 +9,14 @@ plain text) in `state_dir/rendered.json`, committed beside the ledger. The page'
 fingerprint is then the hash of those words, and enrich sends them.
 
 Every other page keeps its source fingerprint, so adopting this costs nothing where the
-rendered words are the source's own. A page's sidecar made from its source before its
-first recorded build still matches: the record keeps the first rendered fingerprint seen
-for each source fingerprint (`first`), and discovery maps the old value to it, as it does
-for sidecars made before `<!-- more -->` was left out. An edit to the included file,
-docstring or `extra:` value changes `rendered` (not `first`): exactly that page is changed.
+rendered words are the source's own. A sidecar made from a page's source before the
+record existed still matches: the first build that writes the record keeps, for each
+page, the rendered fingerprint it saw (`first`), and discovery maps the source
+fingerprint to it, as it does for sidecars made before `<!-- more -->` was left out. An
+edit to the included file, docstring or `extra:` value changes `rendered` (not `first`):
+exactly that page is changed. Once the record exists, a page's source edit or a new page
+adopts nothing (`first` is empty): text made from its source before a build showed its
+words is not what it shows, so it is made again from them.
 """
 
 from __future__ import annotations
@@ -69,7 +72,7 @@ def words_fingerprint(text: str) -> str:
 class Entry:
     source: str  # the source fingerprint the page had when it was rendered
     rendered: str  # fingerprint of the rendered words
-    first: str  # the first rendered fingerprint seen for this source fingerprint
+    first: str  # what a sidecar made from `source` before the record existed matches ("")
     text: str  # the rendered words, as plain text (what enrich sends)
     # A page made at build time (mkdocs-gen-files): no file in docs_dir; `source` is the
     # fingerprint of the markdown the generator wrote, `title` the page's title.
@@ -104,11 +107,21 @@ class Record:
 
     _saved = ""
 
-    def put(self, rel: str, source: str, text: str, *, title: str = "", generated=False) -> Entry:
+    def put(
+        self,
+        rel: str,
+        source: str,
+        text: str,
+        *,
+        title: str = "",
+        generated: bool = False,
+        adopt: bool = False,
+    ) -> Entry:
         rendered = words_fingerprint(text)
         text = text[:MAX_TEXT]
         old = self.pages.get(rel)
-        first = old.first if old is not None and old.source == source else rendered
+        same_source = old is not None and old.source == source
+        first = old.first if old is not None and same_source else (rendered if adopt else "")
         entry = Entry(source, rendered, first, text, title if generated else "", generated)
         self.pages[rel] = entry
         return entry
