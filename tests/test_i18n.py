@@ -72,6 +72,9 @@ def test_every_language_keeps_its_llms_txt(i18n):
     assert "[Accueil](https://example.org/fr.md)" in french
     assert "[Guide](https://example.org/fr/guide.md)" in french
     assert "Home" not in french
+    # Each names the other, so an agent that reads one finds both.
+    assert english.endswith("## Other languages\n\n- [Français](https://example.org/fr/llms.txt)\n")
+    assert french.endswith("## Other languages\n\n- [English](https://example.org/llms.txt)\n")
     fr_guide = (out / "fr" / "guide" / "index.html").read_text()
     assert '<link rel="describedby" href="../llms.txt">' in fr_guide
 
@@ -84,6 +87,9 @@ def test_llms_txt_per_language_links_relative_without_site_url(site):
     french = (site.root / "site" / "fr" / "llms.txt").read_text()
     # Relative to fr/llms.txt: each link names the copy that is there.
     assert "[Guide](guide.md)" in french and "[Accueil](../fr.md)" in french
+    assert french.endswith("- [English](../llms.txt)\n")
+    english = (site.root / "site" / "llms.txt").read_text()
+    assert english.endswith("- [Français](fr/llms.txt)\n")
     assert (site.root / "site" / "fr" / "guide.md").is_file()
     assert (site.root / "site" / "fr.md").is_file()
 

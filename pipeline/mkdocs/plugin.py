@@ -160,7 +160,12 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         }
         try:
             self._pass = SitePass.from_plan(
-                site, plan, served, say=self._say, language=self._language
+                site,
+                plan,
+                served,
+                say=self._say,
+                language=self._language,
+                other_languages=_i18n_others(config),
             )
         except Fatal as e:
             raise PluginError(str(e)) from None
@@ -350,6 +355,21 @@ def _i18n_language(config: MkDocsConfig) -> str:
     if not isinstance(current, str) or getattr(i18n, "is_default_language_build", True):
         return ""
     return current
+
+
+def _i18n_others(config: MkDocsConfig) -> tuple[tuple[str, str], ...]:
+    """The other languages mkdocs-static-i18n builds: (name, their llms.txt)."""
+    i18n = config.plugins.get("i18n")
+    options = getattr(i18n, "config", None)
+    current = getattr(i18n, "current_language", None)
+    out = []
+    for lang in getattr(options, "languages", None) or ():
+        locale, name = getattr(lang, "locale", None), getattr(lang, "name", None)
+        if not getattr(lang, "build", False) or locale in (None, "null", current):
+            continue
+        path = "llms.txt" if getattr(lang, "default", False) else f"{locale}/llms.txt"
+        out.append((str(name or locale), path))
+    return tuple(out)
 
 
 def _social_cards(config: MkDocsConfig) -> bool:
