@@ -62,6 +62,8 @@ def test_snippet_page_sends_the_included_text_and_follows_it(snippets, fake_api)
     assert "repairs bicycles every Tuesday" in home
     assert "--8<--" not in home
     assert page_states(site) == {"index.md": "up-to-date", "guide.md": "up-to-date"}
+    words = {i["path"]: i.get("words") for i in site.status()["items"] if i["kind"] == "page"}
+    assert words == {"index.md": "rendered", "guide.md": None}
     # Editing the included file: the next build shows the page changed, and only it.
     (site.root / "README.md").write_text("The co-op now repairs scooters too.\n")
     result = ok(site)
@@ -287,8 +289,8 @@ def test_api_pages_made_at_build_time_get_what_source_pages_get(site, fake_api):
     site.write("index.md", "# Home\n\nThe harbour's boats and how to launch them.\n")
     gen_site(site)
     ok(site)  # the build records the pages it made
-    states = site.states()
-    assert states["reference/harbor/boats.md"] == "new"
+    (item,) = [i for i in site.status()["items"] if i["path"] == "reference/harbor/boats.md"]
+    assert (item["state"], item["words"]) == ("new", "generated")
     fake_api.responses_by_marker["Title: boats"] = {
         "summary": "Launching boats at high tide.",
         "abstract": "How harbor.boats launches a boat: at high tide, bow first.",

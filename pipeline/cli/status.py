@@ -92,6 +92,13 @@ def to_json(plan: Plan) -> dict:
         ]
         for p in plan.discovery.pages
     }
+    # Where a page's words come from when not its source alone: "rendered" (includes,
+    # docstrings, macros, as the last build showed them), "generated" (made at build time).
+    words = {
+        p.path: ("generated" if p.borrowed == ("generated",) else "rendered")
+        for p in plan.discovery.pages
+        if p.path in plan.discovery.rendered
+    }
     return {
         "schema": SCHEMA,
         "config_file": str(plan.site.config_file),
@@ -129,6 +136,7 @@ def to_json(plan: Plan) -> dict:
                 "paths": list(i.paths) or [i.path],
                 "pages": list(i.pages),
                 **({"references": refs.get(i.path, [])} if i.kind == "page" else {}),
+                **({"words": words[i.path]} if i.path in words and i.kind == "page" else {}),
             }
             for i in plan.items
         ],
