@@ -21,6 +21,7 @@ from pipeline.errors import Fatal
 from pipeline.fsutil import inside
 from pipeline.model import OptionError, Options, Site, parse_options
 from pipeline.source.language import theme_language
+from pipeline.source.rendered import expanders_of
 
 PLUGIN_NAME = "enrich"
 
@@ -155,6 +156,14 @@ def _merge(parent: dict, child: dict) -> dict:
     return out
 
 
+def template_vars(plugins, extra) -> dict[str, str]:
+    """`extra:` strings, as mkdocs-macros exposes them to pages (`{{ name }}`), when the
+    site lists macros; {} otherwise (nothing fills a `{{ … }}` then)."""
+    if "macros" not in _names(plugins) or not isinstance(extra, dict):
+        return {}
+    return {str(k): v for k, v in extra.items() if isinstance(v, str)}
+
+
 def _plugin_options(plugins) -> tuple[bool, dict]:
     """Find our entry in `plugins`, which may be a list of names/mappings or a mapping."""
     entries: list[tuple[str, object]] = []
@@ -277,6 +286,10 @@ def load_site(
         site_description=_plain(data.get("site_description")),
         language=theme_language(data.get("theme")),
         warnings=warnings,
+        template_vars=template_vars(data.get("plugins"), data.get("extra")),
+        expanders=expanders_of(
+            [*_names(data.get("plugins")), *_names(data.get("markdown_extensions"))]
+        ),
     )
 
 
@@ -325,6 +338,17 @@ def check_site_url(value: object, where) -> str | None:
     if not parts.path.endswith("/"):
         parts = parts._replace(path=parts.path + "/")
     return urlunsplit(parts)
+
+
+def _names(entries) -> list[object]:
+    """Names in a plugins or markdown_extensions setting (a list of names/mappings, or
+    a mapping)."""
+    if isinstance(entries, dict):
+        return list(entries)
+    names: list[object] = []
+    for entry in entries if isinstance(entries, list) else []:
+        names.extend([entry] if isinstance(entry, str) else list(entry or {}))
+    return names
 
 
 def nav_of(config_file: Path) -> object:

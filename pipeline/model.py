@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, TypeGuard
@@ -315,6 +315,12 @@ class Site:
     warnings: tuple[str, ...] = ()
     # Where the generator puts each page (its adapter's; the default fits all three).
     layout: Layout = DEFAULT_LAYOUT
+    # `extra:` values mkdocs-macros fills `{{ name }}` with (only when it is listed):
+    # a template image src made of them resolves to the file the built page shows.
+    template_vars: Mapping[str, str] = field(default_factory=dict)
+    # What pulls words into pages at build time here (pipeline.source.rendered.MARKS):
+    # "snippets", "mkdocstrings", "macros", from the plugins and extensions listed.
+    expanders: frozenset[str] = frozenset()
 
     @property
     def state_dir(self) -> Path:

@@ -206,6 +206,9 @@ def _page_item(site, page: PageSource, found, page_fp, model) -> Item:
     if page.description:
         sidecar = home if home in found.sidecars else None
         return item(State.AUTHOR, detail="description in frontmatter", sidecar=sidecar)
+    own = found.sidecars.get(home)
+    if page.listing and not (own is not None and own.human):  # a person's text is kept
+        return item(State.SKIPPED, detail=page.listing)
     state, sidecar, detail = _classify(
         home, [], page.fingerprint, found, page_fp, model, PAGE_PROMPT_VERSION
     )

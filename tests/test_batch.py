@@ -229,3 +229,14 @@ def test_commit_includes_remembered_failures_and_says_so(repo, fake_api):
     assert "0 failed and stay stale; 1 recorded as failed" in body
     changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
     assert "content/p1.md.enrich.yml" in changed  # the memory is committed with the rest
+
+
+def test_commit_includes_the_rendered_record(repo, fake_api):
+    """Sidecars of pages fingerprinted by their rendered words are computed from
+    .enrich/rendered.json: it is committed with them, or a fresh checkout would see them
+    all changed."""
+    (repo.root / ".enrich").mkdir(exist_ok=True)
+    (repo.root / ".enrich" / "rendered.json").write_text('{"version": "rendered-1", "pages": {}}\n')
+    assert repo.run("enrich", "--commit").code == 0
+    changed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert ".enrich/rendered.json" in changed

@@ -140,6 +140,47 @@ def test_remote_data_and_template_sources_are_skipped_not_errors(tree, src, reas
     assert found.images == {}
 
 
+@pytest.mark.parametrize("src", ["{{logo_path}}", "{{ logo_path }}", "{{ config.extra.x }}"])
+def test_markdown_template_sources_are_skipped_in_either_spacing(tree, src):
+    """CommonMark percent-encodes `{{x}}` and refuses `{{ x }}` (a space) as a link
+    destination: both are still seen, as templates, never as a missing file."""
+    tree.write("index.md", f"# Home\n\nText.\n\n![]({src})\n")
+    found = discover(load_site(tree.config))
+    (ref,) = found.pages[0].refs
+    assert (ref.src, ref.target, ref.skip) == (src, None, "template")
+    assert found.problems == []
+
+
+@pytest.mark.parametrize("src", ["{{logo_path}}", "{{ logo_path }}", "{{ extra.logo_path }}"])
+def test_template_source_filled_from_extra_when_macros_is_listed(tree, src):
+    """mkdocs-macros fills `{{ name }}` from `extra:`: the image the page will show is
+    an item with this page's context. Without macros nothing fills it: skipped."""
+    tree.write("img/logo.png", png_bytes())
+    tree.write("index.md", f"# Home\n\nOur logo.\n\n![]({src})\n")
+    tree.config.write_text(
+        "site_name: T\ndocs_dir: content\nplugins: [macros, enrich]\n"
+        "extra:\n  logo_path: img/logo.png\n"
+    )
+    found = discover(load_site(tree.config))
+    (ref,) = found.pages[0].refs
+    assert (ref.target, ref.skip) == ("img/logo.png", None)
+    assert set(found.images) == {"img/logo.png"}
+    tree.config.write_text(
+        "site_name: T\ndocs_dir: content\nplugins: [enrich]\nextra:\n  logo_path: img/logo.png\n"
+    )
+    found = discover(load_site(tree.config))
+    assert (found.pages[0].refs[0].skip, found.images, found.problems) == ("template", {}, [])
+
+
+def test_template_filled_to_a_missing_file_is_skipped_not_an_error(tree):
+    tree.write("index.md", "![]({{ logo_path }})\n")
+    tree.config.write_text(
+        "site_name: T\ndocs_dir: content\nplugins: [macros]\nextra:\n  logo_path: img/gone.png\n"
+    )
+    found = discover(load_site(tree.config))
+    assert (found.pages[0].refs[0].skip, found.problems) == ("template", [])
+
+
 def test_only_referenced_images_are_read(tree):
     tree.write("index.md", "![](img/a.png)\n")
     found = discover(load_site(tree.config))

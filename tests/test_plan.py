@@ -186,6 +186,14 @@ def test_author_sidecar_is_never_stale(site):
     assert site.states() == {"index.md": "author"}
 
 
+def test_title_only_page_is_skipped_unless_a_person_wrote_its_text(site):
+    site.write("blog/index.md", "# Blog\n")
+    site.write("tags.md", "# Tags\n\n<!-- material/tags -->\n")
+    assert site.states() == {"blog/index.md": "skipped", "tags.md": "skipped"}
+    site.write("blog/index.md.enrich.yml", "summary: Our news.\nabstract: Our news, weekly.\n")
+    assert site.states()["blog/index.md"] == "author"
+
+
 def test_orphan_sidecars_are_listed_and_pruned(small):
     (small.docs / "guide.md").unlink()
     small.write("index.md", "# Home\n\nDifferent now.\n")  # nothing claims guide's text

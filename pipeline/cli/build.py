@@ -17,6 +17,43 @@ from pipeline.generator import Generator
 from pipeline.plan import State
 
 
+def _borrows_words(plan) -> bool:
+    """Some page takes its words from elsewhere at build time (includes, docstrings,
+    macros, pages made by a plugin) or may: only a build shows them."""
+    return any(p.borrowed for p in plan.discovery.pages) or bool(plan.site.expanders)
+
+
+def _unseen(plan) -> list:
+    """Stale pages with borrowed words the last build did not show as they are now (a new
+    page, or its source edited since): enriching them now would send their source."""
+    borrowed = {p.path for p in plan.discovery.pages if p.borrowed}
+    return [
+        i
+        for i in plan.stale()
+        if i.kind == "page" and i.path in borrowed and i.path not in plan.discovery.rendered
+    ]
+
+
+def _enrich_what_the_build_showed(config_file: str, before, command, env) -> tuple[int, int]:
+    """After the build recorded what pages with borrowed words show: enrich the pages it
+    found changed (not the ones enrich already tried), then build again. Only then does
+    the generator run twice. -> (build exit code, enrich problems)."""
+    tried = {(i.kind, i.path) for i in before}
+    _, after = load_plan(config_file)
+    new = [i for i in after.stale() if (i.kind, i.path) not in tried]
+    if not new:
+        return 0, 0
+    click.echo(
+        f"{len(new)} page(s) show other words than their text was made from "
+        "(an include, a docstring, a macro, a page made at build time): "
+        "enriching them and building again."
+    )
+    problems = enrich_command(config_file)
+    if problems == 2:
+        return 2, 0
+    return subprocess.run(command, env=env).returncode, problems
+
+
 def build_command(
     config_file: str | None, *, frozen: bool = False, strict: bool = True, generator: str = AUTO
 ) -> int:
@@ -64,6 +101,15 @@ def build_command(
             return 1
         env["ANTHROPIC_API_KEY"] = ""  # a frozen build never talks to the API
     elif has_key():
+        # Only the plugin records what a page shows (pipeline.source.rendered).
+        unseen = _unseen(plan) if gen.renders == "plugin" else []
+        if unseen:
+            click.echo(
+                f"{len(unseen)} page(s) take words from elsewhere that no build has shown "
+                "yet: building first, so that what they show is what is sent."
+            )
+            first = gen.build_argv(command, str(site.config_file), strict=False)
+            subprocess.run(first, env={**env, "ENRICH_ON_STALE": "info"})
         code = enrich_command(config_file)
         if code == 2:
             return code
@@ -81,7 +127,16 @@ def build_command(
     # Material prints a large end-of-life banner on every build; it is for maintainers, not
     # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
+    borrowing = not frozen and has_key() and gen.renders == "plugin" and _borrows_words(plan)
+    if borrowing:
+        # The build is what shows these pages' words: a change it finds is enriched
+        # right after, not reported as stale (it would fail --strict).
+        env["ENRICH_ON_STALE"] = "info"
     code = run_generator(gen, command, str(site.config_file), env, strict=strict)
+    if not code and borrowing:
+        again = gen.build_argv(command, str(site.config_file), strict=strict)
+        code, more = _enrich_what_the_build_showed(str(site.config_file), stale, again, env)
+        problems += more
     if code:
         return code
     if problems:

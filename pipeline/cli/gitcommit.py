@@ -25,6 +25,9 @@ def pathspecs(site: Site) -> list[str]:
         f":(glob){docs}/**/*.enrich.yml",
         f":(glob){state}/ledger.jsonl",
         f":(glob){state}/batches.json",
+        # What the last build rendered for pages whose words come from elsewhere: the
+        # fingerprints of their committed sidecars are computed from it.
+        f":(glob){state}/rendered.json",
     ]
 
 

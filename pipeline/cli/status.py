@@ -102,6 +102,13 @@ def to_json(plan: Plan) -> dict:
         ]
         for p in plan.discovery.pages
     }
+    # Where a page's words come from when not its source alone: "rendered" (includes,
+    # docstrings, macros, as the last build showed them), "generated" (made at build time).
+    words = {
+        p.path: ("generated" if p.borrowed == ("generated",) else "rendered")
+        for p in plan.discovery.pages
+        if p.path in plan.discovery.rendered
+    }
     return {
         "schema": SCHEMA,
         "config_file": str(plan.site.config_file),
@@ -141,6 +148,7 @@ def to_json(plan: Plan) -> dict:
                 "pages": list(i.pages),
                 **({"references": refs.get(i.path, [])} if i.kind == "page" else {}),
                 **({"advice": failed_advice(i)} if i.state is State.FAILED else {}),
+                **({"words": words[i.path]} if i.path in words and i.kind == "page" else {}),
             }
             for i in plan.items
         ],

@@ -54,6 +54,7 @@ from pipeline.model import ItemKind
 from pipeline.plan import STALE, Item, Plan, State
 from pipeline.source import language
 from pipeline.source.discover import ImageFile, ImageRef, PageSource, split_page
+from pipeline.source.fingerprint import page_fingerprint
 from pipeline.source.language import Language
 from pipeline.source.markdown import parse_page
 
@@ -121,10 +122,18 @@ def select(plan: Plan, opts: Options) -> tuple[list[Item], list[Problem]]:
 
 
 def _page_text(plan: Plan, rel: str) -> tuple[dict, str]:
-    """(front matter, plain text) of one page, read now: what is sent is what is there."""
+    """(front matter, plain text) of one page, read now: what is sent is what is there.
+    A page whose words come from elsewhere (includes, docstrings, macros) sends the
+    words its last build rendered, while its source is the one that build saw; a page
+    made at build time has no source here: its recorded words are all there is."""
+    entry = plan.discovery.rendered.get(rel)
+    if entry is not None and entry.generated:
+        return {}, entry.text
     split = split_page(rel, (plan.site.docs_dir / rel).read_bytes())
     if isinstance(split, Problem):
         raise ItemError(split.path, split.message, split.line)
+    if entry is not None and entry.source == page_fingerprint(split[1]):
+        return split[0], entry.text
     return split[0], parse_page(split[1]).plain_text
 
 
@@ -347,6 +356,8 @@ def _move_sidecar(plan: Plan, docs: Path, old: str, new: str) -> None:
     elif not inside(docs / new, docs):
         raise UnsafePath("leads outside docs_dir through a symlink: not moved")
     else:
+        # A page made at build time may move to a folder that holds nothing else yet.
+        (docs / new).parent.mkdir(parents=True, exist_ok=True)
         os.replace(docs / old, docs / new)
 
 

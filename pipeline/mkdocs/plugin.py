@@ -10,6 +10,7 @@ excerpt.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pathspec
@@ -20,11 +21,11 @@ from mkdocs.plugins import BasePlugin, event_priority, get_plugin_logger
 from mkdocs.structure.files import Files, InclusionLevel
 from mkdocs.structure.pages import Page
 
-from pipeline.config import site_url_problem
-from pipeline.errors import Fatal
+from pipeline.config import site_url_problem, template_vars
+from pipeline.errors import Fatal, Problem
 from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
-from pipeline.plan import build_plan
+from pipeline.plan import State, build_plan
 from pipeline.render.html import inject_alts
 from pipeline.render.llms import NavNode
 from pipeline.render.site_pass import (
@@ -33,10 +34,14 @@ from pipeline.render.site_pass import (
     check_stale,
     corrupt_sidecars,
     frontmatter_problems,
+    stale_mode,
 )
+from pipeline.render.texts import PageTexts, plain_text
 from pipeline.sidecars import SUFFIX
+from pipeline.source import rendered as rendered_words
 from pipeline.source.cache import ScanCache
-from pipeline.source.discover import discover
+from pipeline.source.discover import discover, split_page
+from pipeline.source.fingerprint import page_fingerprint
 from pipeline.text import printable
 
 log = get_plugin_logger(__name__)
@@ -58,6 +63,10 @@ def site_from_mkdocs(config: MkDocsConfig, options: Options) -> Site:
         plugin_listed=True,
         site_description=config.site_description or "",
         language=(config.theme.get("language") if config.theme else None) or None,
+        template_vars=template_vars(list(config.plugins), dict(config.extra or {})),
+        expanders=rendered_words.expanders_of(
+            [*config.plugins, *(config.markdown_extensions or ())]
+        ),
     )
 
 
@@ -92,6 +101,17 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         self._described: set[str] = set()
         self._nav: list[NavNode] = []
         self._home_url = ""
+        self._record: rendered_words.Record | None = None
+        self._borrowed: dict[str, tuple[str, str]] = {}  # page -> (source fp, fingerprint)
+        # mkdocs-static-i18n builds each further language by running the whole build
+        # again (same plugin instance, into site_dir/<lang>/): what was said about the
+        # tree in the first language's build is not said again.
+        i18n = config.plugins.get("i18n")
+        if not getattr(i18n, "building", False):
+            self._said: set[tuple[str, str]] = set()
+        self._language = _i18n_language(config)
+        if not getattr(i18n, "building", False):
+            self._adopt: bool | None = None  # decided by the first on_files of the build
 
     # Late, so pages and files added by other plugins (the blog) are already there.
     @event_priority(-100)
@@ -112,9 +132,34 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             lines = "\n  ".join(map(printable, messages))
             raise PluginError("stale enrichment (on_stale: fail):\n  " + lines)
         for message in messages:
-            _say(level, message)
+            self._say(level, message)
         for message in corrupt_sidecars(site, plan) + frontmatter_problems(site, plan):
-            log.warning(printable(message))
+            self._say("warning", message)
+        # Pages whose words come from elsewhere: their rendered words are recorded.
+        self._record = rendered_words.Record(site.state_dir / rendered_words.FILE)
+        if self._adopt is None:
+            # Only the build that first writes the record adopts sidecars made from
+            # sources: they were made before this existed (an upgrade).
+            self._adopt = not (site.state_dir / rendered_words.FILE).exists()
+        self._borrowed = {
+            p.path: (p.source_fingerprint, p.fingerprint)
+            for p in plan.discovery.pages
+            if p.borrowed and p.borrowed != ("generated",)
+        }
+        # Pages made at build time (mkdocs-gen-files): recorded too, from what was made.
+        self._generated = _generated_pages(files, site.docs_dir, _nav_files(config))
+        known = {p.path: p.fingerprint for p in plan.discovery.pages}
+        for rel, source_fp in self._generated.items():
+            self._borrowed[rel] = (source_fp, known.get(rel, ""))
+        self._stale_mode = stale_mode(site)
+        sidecars = plan.discovery.sidecars
+        self._made_from = {  # page -> the fingerprint its generated text was made from
+            i.path: sidecars[i.sidecar].fingerprint or ""
+            for i in plan.items
+            if i.path in self._borrowed
+            and i.sidecar in sidecars
+            and i.state in (State.UP_TO_DATE, State.OUTDATED)
+        }
         served = {
             f.dest_uri: f.src_uri
             for f in files
@@ -122,9 +167,21 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         }
         generated = [f.dest_uri for f in files if f.inclusion.is_included()]
         try:
-            self._pass = SitePass.from_plan(site, plan, served, generated=generated, say=_say)
+            self._pass = SitePass.from_plan(
+                site,
+                plan,
+                served,
+                generated=generated,
+                say=self._say,
+                language=self._language,
+                other_languages=_i18n_others(config),
+            )
         except Fatal as e:
             raise PluginError(str(e)) from None
+        for rel in self._generated:
+            # Before its first enrich a made page still gets its copy, head links and
+            # llms.txt entry, like a source page without a sidecar.
+            self._pass.texts.pages.setdefault(rel, PageTexts("", ""))
 
     def on_env(self, env, *, config: MkDocsConfig, files: Files):
         # Every page's front matter is read by now and none is rendered yet: whether the
@@ -143,11 +200,15 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             self._pass.set_nav(self._nav)
         return nav
 
-    @event_priority(-100)
+    # After the blog (-50) has made the post's excerpt; before Material's social plugin
+    # (-100) starts drawing the page's card from page.meta.description.
+    @event_priority(-90)
     def on_page_markdown(self, markdown: str, *, page: Page, config: MkDocsConfig, files: Files):
         if self._pass is None:
             return None
         texts = self._pass.page_texts(_info(page))
+        if _social_cards(config):
+            self._describe(page, texts)
         excerpt = getattr(page, "excerpt", None)  # a Material blog post
         if excerpt is not None:
             self._fill_excerpt_alts(self._pass, excerpt)
@@ -186,21 +247,40 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
 
     @event_priority(-100)
     def on_page_context(self, context, *, page: Page, config: MkDocsConfig, nav):
-        texts = self._pass.page_texts(_info(page)) if self._pass else None
+        self._describe(page, self._pass.page_texts(_info(page)) if self._pass else None)
+        return context
+
+    def _describe(self, page: Page, texts) -> None:
+        """The summary as page.meta.description (an author's wins).
+
+        Themes print page.meta.description into an attribute without escaping (MkDocs'
+        Jinja environment has autoescape off): hand them escaped markup (Material's
+        social cards unescape it before drawing). Set only while this page's template
+        renders (removed in on_post_page): Material's navigation looks into every page's
+        meta on every page, and a non-empty meta on all of them made a 1,000-page build
+        35 % slower. With social cards it is set from on_page_markdown, when the card is
+        drawn: that costs the slower build, only on sites that draw cards."""
+        if page.file.src_uri in self._described:
+            return
         if texts and texts.summary and not page.meta.get("description"):
-            # Themes print page.meta.description into an attribute without escaping
-            # (MkDocs' Jinja environment has autoescape off): hand them escaped markup.
-            # Set only while this page's template renders (removed in on_post_page):
-            # Material's navigation looks into every page's meta on every page, and a
-            # non-empty meta on all of them made a 1,000-page build 35 % slower.
             page.meta["description"] = escape(texts.summary)
             self._described.add(page.file.src_uri)
-        return context
 
     @event_priority(-100)
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files):
         if self._pass is None:
             return None
+        borrowed = self._borrowed.get(page.file.src_uri)
+        if borrowed is not None and self._record is not None:
+            made = page.file.src_uri in self._generated
+            self._record.put(
+                page.file.src_uri,
+                borrowed[0],
+                rendered_words.article_text(html),
+                title=plain_text(page.title or ""),
+                generated=made,
+                adopt=bool(self._adopt),
+            )
         return self._pass.content(html, _info(page))
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
@@ -208,11 +288,104 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             return None
         if page.file.src_uri in self._described:
             page.meta.pop("description", None)
+            self._described.discard(page.file.src_uri)
         return self._pass.finish_page(output, _info(page), page.content or "")
 
     def on_post_build(self, *, config: MkDocsConfig) -> None:
         if self._pass is not None:
             self._pass.finish(self._nav, self._home_url)
+        self._save_record(config)
+
+    def _save_record(self, config: MkDocsConfig) -> None:
+        """Write the rendered record; say which pages' rendered words changed since their
+        text was made (known only now: the plan was made from the last build's record)."""
+        if self._record is None:
+            return
+        self._record.keep_only(self._borrowed)
+        self._record.save()
+        docs = Path(config.docs_dir)
+        for rel, made_from in sorted(self._made_from.items()):
+            entry = self._record.pages.get(rel)
+            if entry is None:
+                continue
+            if made_from == entry.source:  # made from the source before it was recorded
+                made_from = entry.first
+            if made_from == entry.rendered:
+                continue
+            self._say(
+                "info" if self._stale_mode == "info" else "warning",
+                f"{os.path.relpath(docs / rel)}: its rendered words changed since its "
+                "summary was made (an included file, a docstring or a macro); "
+                "run `python -m pipeline enrich`",
+            )
+
+    def _say(self, level: str, message: str) -> None:
+        if (level, message) not in self._said:
+            self._said.add((level, message))
+            _say(level, message)
+
+
+def _nav_files(config: MkDocsConfig) -> set[str]:
+    """mkdocs-literate-nav's navigation files (SUMMARY.md): a list of links, not a page
+    to summarise."""
+    nav = config.plugins.get("literate-nav")
+    name = getattr(nav, "config", {}).get("nav_file") if nav is not None else None
+    return {name} if isinstance(name, str) else set()
+
+
+def _generated_pages(files: Files, docs_dir: Path, nav_files: set[str]) -> dict[str, str]:
+    """Pages another plugin made at build time from nothing in docs_dir (mkdocs-gen-files)
+    -> the fingerprint of the markdown it made. Material's blog listings (marked
+    `generated_by: material/blog`) are the blog's own: not ours to summarise."""
+    out = {}
+    for f in files.documentation_pages():
+        made_by = getattr(f, "generated_by", None) or ""
+        if made_by.startswith("material/") or not f.abs_src_path:
+            continue
+        if f.src_uri.rsplit("/", 1)[-1] in nav_files:
+            continue
+        path = Path(f.abs_src_path).resolve()
+        if path.is_relative_to(docs_dir):
+            continue
+        try:
+            split = split_page(f.src_uri, path.read_bytes())
+        except OSError:
+            continue
+        if not isinstance(split, Problem):
+            out[f.src_uri] = page_fingerprint(split[1])
+    return out
+
+
+def _i18n_language(config: MkDocsConfig) -> str:
+    """The language mkdocs-static-i18n is building into its own folder ("" for the
+    default language, or without the plugin)."""
+    i18n = config.plugins.get("i18n")
+    current = getattr(i18n, "current_language", None)
+    if not isinstance(current, str) or getattr(i18n, "is_default_language_build", True):
+        return ""
+    return current
+
+
+def _i18n_others(config: MkDocsConfig) -> tuple[tuple[str, str], ...]:
+    """The other languages mkdocs-static-i18n builds: (name, their llms.txt)."""
+    i18n = config.plugins.get("i18n")
+    options = getattr(i18n, "config", None)
+    current = getattr(i18n, "current_language", None)
+    out = []
+    for lang in getattr(options, "languages", None) or ():
+        locale, name = getattr(lang, "locale", None), getattr(lang, "name", None)
+        if not getattr(lang, "build", False) or locale in (None, "null", current):
+            continue
+        path = "llms.txt" if getattr(lang, "default", False) else f"{locale}/llms.txt"
+        out.append((str(name or locale), path))
+    return tuple(out)
+
+
+def _social_cards(config: MkDocsConfig) -> bool:
+    """Material's social plugin is on and draws cards (from page.meta.description)."""
+    social = config.plugins.get("material/social") or config.plugins.get("social")
+    options = getattr(social, "config", None)
+    return bool(options and options.get("enabled", True) and options.get("cards", True))
 
 
 def _under(path: Path, folder: Path) -> str | None:

@@ -286,6 +286,25 @@ def inject_alts(content: str, lookup: AltLookup) -> str:
     return splice(content, alt_edits(scan(content, {"img"}).tags, lookup))
 
 
+_IMAGE_TAGS = {"og:image", "og:image:alt", "twitter:image", "twitter:image:alt"}
+
+
+def _alt_for_theme_image(tags: HeadTags) -> HeadTags:
+    """The theme prints its own og:image (Material's social card: the page title and
+    description drawn on a banner): ours would describe another image. Its alt is the
+    title the card shows; our image and its alt are left out."""
+    title = ""
+    for ident, markup in tags:
+        if ident == ("property", "og:title"):
+            title = scan(markup, {"meta"}).tags[0].get("content") or ""
+    kept = [t for t in tags if t[0][1] not in _IMAGE_TAGS]
+    at = sum(1 for t in kept if t[0][0] in ("name", "property"))  # metas come first
+    if title:
+        for key, name in (("name", "twitter:image:alt"), ("property", "og:image:alt")):
+            kept.insert(at, ((key, name), f'<meta {key}="{name}" content="{attr(title)}">'))
+    return kept
+
+
 def rewrite_head(page_html: str, tags_for: Callable[[str], HeadTags]) -> str:
     """Insert head tags the theme does not already emit, and set the description.
 
@@ -305,9 +324,13 @@ def rewrite_head(page_html: str, tags_for: Callable[[str], HeadTags]) -> str:
     theme_description: Tag | None = None
     for tag in scanner.tags:
         if tag.name == "meta":
+            # Themes differ in which attribute names a tag (Material's social cards print
+            # `property="twitter:card"`, the Twitter docs say `name=`): either one counts
+            # as that tag, so no page ends up with two sets.
             for key in ("name", "property"):
                 if tag.get(key):
-                    present.add((key, tag.get(key) or ""))
+                    present.add(("name", tag.get(key) or ""))
+                    present.add(("property", tag.get(key) or ""))
             if (tag.get("name") or "").lower() == "description" and theme_description is None:
                 theme_description = tag
         elif tag.name == "link" and tag.get("type") == "application/atom+xml":
@@ -325,6 +348,8 @@ def rewrite_head(page_html: str, tags_for: Callable[[str], HeadTags]) -> str:
         ours = next((m for ident, m in tags if ident == ("name", "description")), "")
         if not ours or scan(ours, {"meta"}).tags[0].get("content") != printed:
             edits.append((theme_description.start, theme_description.end, ours))
+    if ("property", "og:image") in present or ("name", "twitter:image") in present:
+        tags = _alt_for_theme_image(tags)
     new = [markup for ident, markup in tags if ident not in present]
     if new:
         at = scanner.head_end

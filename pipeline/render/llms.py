@@ -273,10 +273,12 @@ def build_llms(
     *,
     sections: bool = False,
     copies: dict[str, str] | None = None,
+    root_file: str = ROOT_FILE,
 ) -> dict[str, str]:
     """-> {site-relative path: text}. `sections` adds one llms.txt per top-level section
     (the root file then links to it instead of listing its pages); `copies` (markdown
-    copy path -> text) adds llms-full.txt."""
+    copy path -> text) adds llms-full.txt. `root_file` is where the main file goes
+    (`fr/llms.txt` for a language built into its own folder); links are relative to it."""
     tree = _sections(nav, pages)
     own: dict[int, str] = {}  # id of a top-level section -> its own llms.txt
     if sections:
@@ -299,7 +301,7 @@ def build_llms(
         lines: list[str] = []
         for sec in secs:
             title = f"{prefix}{sec.title}"
-            if from_file == ROOT_FILE and id(sec) in own:
+            if from_file == root_file and id(sec) in own:
                 lines += [f"## {md_heading(title)}", ""]
                 lines += [_section_item(sec, own[id(sec)], pages, site), ""]
                 continue
@@ -311,7 +313,7 @@ def build_llms(
 
     home = pages.get(site.home_url)
     quote = site.description or (home.note if home else "")
-    files = {ROOT_FILE: _file(site.name, quote, body(tree, ROOT_FILE))}
+    files = {root_file: _file(site.name, quote, body(tree, root_file))}
     for sec in tree:
         if id(sec) in own:
             index = _index_page(sec, pages)
@@ -319,7 +321,8 @@ def build_llms(
                 sec.title, index.note if index else "", body([sec], own[id(sec)])
             )
     if copies is not None:
-        files[FULL_FILE] = _full(site, quote, tree, copies, pages)
+        full = posixpath.join(posixpath.dirname(root_file), FULL_FILE)
+        files[full] = _full(site, quote, tree, copies, pages)
     return files
 
 

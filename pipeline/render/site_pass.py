@@ -43,6 +43,7 @@ from pipeline.render.llms import (
     build_llms,
     copy_path,
     covering_file,
+    md_text,
     note_for,
     section_files,
 )
@@ -264,6 +265,8 @@ class SitePass:
         site_dir: Path | None = None,
         generated: Iterable[str] | None = None,
         say: Say = lambda level, message: None,
+        language: str = "",
+        other_languages: tuple[tuple[str, str], ...] = (),
     ):
         self.site = site
         self.site_dir = site_dir or site.site_dir
@@ -288,7 +291,13 @@ class SitePass:
         self._copy_of: dict[str, str] = {}  # page URL -> its copy's path, as written
         self._seen: dict[str, tuple[str, str, str, str]] = {}  # URL -> title, date, note, link
         self._listings: list[tuple[PageInfo, str, list[list[str]]]] = []
-        cache = site.state_dir / "cache" / "markdown-copies.json" if self.options.llms_txt else None
+        # A language a generator builds into its own folder of site_dir, one build each
+        # (mkdocs-static-i18n): its llms.txt goes there, and its copies keep their cache.
+        self.language = language
+        self.other_languages = other_languages  # (name, its llms.txt, site-relative)
+        self._llms_root = f"{language}/llms.txt" if language else "llms.txt"
+        name = f"markdown-copies.{language}.json" if language else "markdown-copies.json"
+        cache = site.state_dir / "cache" / name if self.options.llms_txt else None
         self._copy_cache = CopyCache(cache)
         # Site paths the generator writes (`generated`, default: `served`): ours never
         # replace one, nor a folder of one, nor each other.
@@ -553,6 +562,8 @@ class SitePass:
 
     def _copy_links(self, page: PageInfo, path: str) -> HeadTags:
         index = covering_file(page.url, self._llms_files)
+        if index == "llms.txt":
+            index = self._llms_root
         here = unquote(page.url)
         return [
             (
@@ -592,6 +603,14 @@ class SitePass:
 
     # --- the site --------------------------------------------------------------------------------
 
+    def _with_languages(self, text: str) -> str:
+        """Each language's llms.txt names the others, so an agent that reads one finds all."""
+        lines = [
+            f"- [{md_text(name)}]({_language_link(path, self._llms_root, self.site.site_url)})"
+            for name, path in self.other_languages
+        ]
+        return text.rstrip("\n") + "\n\n## Other languages\n\n" + "\n".join(lines) + "\n"
+
     def finish(self, nav: list[NavNode], home_url: str) -> list[str]:
         """Write the feed and llms.txt; return one line per file written or skipped."""
         notes = []
@@ -617,7 +636,10 @@ class SitePass:
                 self._llms_pages,
                 sections=self.options.llms_txt_sections,
                 copies=self._copies if self.options.llms_full_txt else None,
+                root_file=self._llms_root,
             )
+            if self.other_languages:
+                files[self._llms_root] = self._with_languages(files[self._llms_root])
             for rel, text in files.items():
                 if self._claim(unquote(rel), f"our {posixpath.basename(rel)}"):
                     atomic_write(self.site_dir / unquote(rel), text.encode("utf-8"))
@@ -688,6 +710,12 @@ class SitePass:
             (self.site_dir / rel).parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.site_dir / rel, text.encode("utf-8"))
         return f"host configs for Accept: text/markdown ({len(files)} files)"
+
+
+def _language_link(path: str, root_file: str, site_url: str | None) -> str:
+    if site_url:
+        return urljoin(site_url if site_url.endswith("/") else site_url + "/", path)
+    return posixpath.relpath(path, posixpath.dirname(root_file) or ".")
 
 
 def html_refs(plan: Plan) -> dict[str, dict[str, tuple[str, int]]]:

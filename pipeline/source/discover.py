@@ -39,6 +39,7 @@ from pipeline.sidecars import (
 from pipeline.sidecars import MAX_BYTES as MAX_SIDECAR_BYTES
 from pipeline.sidecars import kind_of as _kind_of
 from pipeline.source import links
+from pipeline.source import rendered as rendered_words
 from pipeline.source.cache import ScanCache
 from pipeline.source.fingerprint import (
     bytes_fingerprint,
@@ -78,6 +79,14 @@ class PageSource:
     refs: tuple[ImageRef, ...]
     line_offset: int  # lines of frontmatter above the body
     enrich: bool = True  # False: front matter `enrich: false`, never sent to the model
+    # Why the page has nothing of its own to summarise (a tags index, a title only):
+    # never sent; its description is what its generator fills in, or the theme's.
+    listing: str = ""
+    # Words pulled in at build time that this site expands (snippets, mkdocstrings,
+    # macros): the fingerprint is then that of the rendered words once a build recorded
+    # them (pipeline.source.rendered), and `source_fingerprint` is the source's own.
+    borrowed: tuple[str, ...] = ()
+    source_fingerprint: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +110,8 @@ class Discovery:
     # Files that could not be read as what they are (page, image or sidecar): path -> why.
     failed: dict[str, Problem] = field(default_factory=dict)
     files: frozenset[str] = frozenset()
+    # Pages whose fingerprint is their rendered words': page -> the recorded entry.
+    rendered: dict[str, rendered_words.Entry] = field(default_factory=dict)
 
 
 # --- walking docs_dir ---------------------------------------------------------------------
@@ -205,6 +216,14 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
             )
     parsed = parse_page(body)
     title = meta.get("title")
+    listing = ""
+    if _TAGS_MARKER.search(body):
+        listing = "a tags index: the tags plugin fills it"
+    elif (
+        not any(part and not part.startswith("#") for part in parsed.plain_text.split("\n\n"))
+        and not parsed.refs
+    ):
+        listing = "nothing of its own to summarise (a title only)"
     description = meta.get("description")
     return {
         "fingerprint": page_fingerprint(body),
@@ -216,10 +235,17 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
         "input_chars": len(parsed.plain_text),
         "offset": offset,
         "enrich": meta.get("enrich") is not False,
+        "listing": listing,
+        "marks": rendered_words.marks_of(body),
         "refs": [
             [r.src, r.alt, r.syntax, r.line + offset, r.heading, r.context] for r in parsed.refs
         ],
     }
+
+
+# Where Material's tags plugin writes its index (9.6 `<!-- material/tags … -->`; `[TAGS]`
+# before it).
+_TAGS_MARKER = re.compile(r"<!--\s*material/tags\b[^>]*-->|^\[TAGS\]\s*$", re.M)
 
 
 def _meta_line(data: bytes, key: str, offset: int) -> int:
@@ -253,8 +279,17 @@ class Resolver:
     def resolve(
         self, page: str, src: str, syntax: str
     ) -> tuple[str | None, str | None, str | None]:
-        """-> (target, skip reason, problem message); exactly one is set."""
+        """-> (target, skip reason, problem message); exactly one is set. A template src
+        that mkdocs-macros fills from `extra:` is the file it is filled in as; any other
+        is skipped (`template`), never an error."""
         found = self._links.in_source(page, src, syntax)
+        if found.skip == "template":
+            filled = links.fill_template(src, self.site.template_vars)
+            if filled is None:
+                return None, "template", None
+            found = self._links.in_source(page, filled, syntax)
+            if found.problem:  # what the build will show is not ours to judge from here
+                return None, "template", None
         return found.target, found.skip, found.problem
 
     def _inside(self, rel: str) -> bool:
@@ -392,6 +427,10 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
     unpublished = site.layout.losers(page_rels, site.use_directory_urls)
     pages = read_all("page", [r for r in page_rels if r not in unpublished], read_page)
     wanted_images: set[str] = set()
+    record = rendered_words.Record(site.state_dir / rendered_words.FILE)
+    # Sidecars made from the source of a page now fingerprinted by its rendered words
+    # still match: source fingerprint -> the first rendered one recorded for it.
+    adopted: dict[str, str] = {}
     for rel, data in pages.items():
         refs = []
         for src, alt, syntax, line, heading, context in data["refs"]:
@@ -402,26 +441,40 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
             elif target:
                 wanted_images.add(target)
             refs.append(ImageRef(rel, line, src, alt, syntax, heading, context, target, skip))
+        borrowed = tuple(m for m in data.get("marks", ()) if m in site.expanders)
+        fingerprint, chars = data["fingerprint"], data["input_chars"]
+        entry = record.pages.get(rel) if borrowed else None
+        if entry is not None and rendered_words.in_use(entry, fingerprint):
+            found.rendered[rel] = entry
+            if entry.first:
+                adopted[fingerprint] = entry.first
+            fingerprint, chars = entry.rendered, len(entry.text)
         found.pages.append(
             PageSource(
                 path=rel,
-                fingerprint=data["fingerprint"],
+                fingerprint=fingerprint,
                 title=data["title"],
                 description=data["description"],
                 first_paragraph=data["first_paragraph"],
                 headings=tuple(data["headings"]),
-                input_chars=data["input_chars"],
+                input_chars=chars,
                 refs=tuple(refs),
                 line_offset=data["offset"],
                 enrich=data["enrich"],
+                listing=data.get("listing", ""),
+                borrowed=borrowed,
+                source_fingerprint=data["fingerprint"],
             )
         )
+    found.pages += _generated_pages(record, {p.path for p in found.pages}, found)
     for rel, data in read_all("image", sorted(wanted_images), read_image).items():
         found.images[rel] = ImageFile(path=rel, **data)
     sidecar_rels = sorted(r for r in stats if r.endswith(SUFFIX))
     # Sidecars made before `<!-- more -->` was left out of the fingerprint still match.
     legacy = {d["legacy_fingerprint"]: d["fingerprint"] for d in pages.values()}
     legacy.pop(None, None)
+    legacy = {old: adopted.get(new, new) for old, new in legacy.items()}
+    legacy.update(adopted)
     for rel, data in read_all("sidecar", sidecar_rels, read_sidecar).items():
         sc = from_dict(data)
         if sc.kind == "page" and sc.fingerprint in legacy:
@@ -429,6 +482,38 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
         found.sidecars[rel] = sc
     cache.save()
     return found
+
+
+def _generated_pages(
+    record: rendered_words.Record, real: set[str], found: Discovery
+) -> list[PageSource]:
+    """Pages a generator made at build time (mkdocs-gen-files), as the last build
+    recorded them: summarised from their rendered words like any page; their sidecars sit
+    where a source would (docs_dir/<page>.enrich.yml)."""
+    pages = []
+    for rel, entry in sorted(record.pages.items()):
+        if not entry.generated or rel in real or rel in found.failed:
+            continue
+        found.rendered[rel] = entry
+        paragraphs = [p for p in entry.text.split("\n\n") if p and not p.startswith("#")]
+        pages.append(
+            PageSource(
+                path=rel,
+                fingerprint=entry.rendered,
+                title=entry.title or _title_from_path(rel),
+                description=None,
+                first_paragraph=paragraphs[0] if paragraphs else "",
+                headings=tuple(
+                    p.lstrip("#").strip() for p in entry.text.split("\n\n") if p.startswith("#")
+                ),
+                input_chars=len(entry.text),
+                refs=(),
+                line_offset=0,
+                borrowed=("generated",),
+                source_fingerprint=entry.source,
+            )
+        )
+    return pages
 
 
 def read_sidecar(rel: str, data: bytes) -> dict | Problem:

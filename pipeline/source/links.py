@@ -14,7 +14,8 @@ dropped, `.`/`..` collapsed; a `..` that climbs above the site root is an escape
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Collection, Iterable
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -31,10 +32,34 @@ class Resolved:
     path: str | None = None  # where the src points, even when nothing is there
 
 
+_VARIABLE = re.compile(r"\{\{\s*(?:(?:config\.)?extra\.)?([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+
+
+def fill_template(src: str, variables: Mapping[str, str]) -> str | None:
+    """A template src whose every `{{ … }}` is a plain variable of `variables` (as
+    mkdocs-macros fills them from `extra:`), filled in; None when anything else is left
+    (a filter, a call, a `{% %}` block, an unknown name)."""
+    if not variables:
+        return None
+    missing = False
+
+    def fill(m: re.Match) -> str:
+        nonlocal missing
+        value = variables.get(m.group(1))
+        missing = missing or value is None
+        return value or ""
+
+    filled = _VARIABLE.sub(fill, src)
+    if missing or "{{" in filled or "{%" in filled or "%7B" in filled.upper():
+        return None
+    return filled
+
+
 def skip_reason(src: str) -> str | None:
     """Why a src is not a file of this site (None: it may be one)."""
     src = src.strip()
-    if "{{" in src or "{%" in src:
+    # Either spacing, and as CommonMark percent-encodes the braces of `{{x}}`.
+    if "{{" in src or "{%" in src or "%7b%7b" in src.lower() or "%7b%25" in src.lower():
         return "template"
     parts = urlsplit(src)
     if parts.scheme == "data":

@@ -132,8 +132,56 @@ def shorten_code(code: str, keep: int = CODE_KEEP_LINES) -> str:
     return "\n".join([*lines[:keep], f"[… {len(lines) - keep} more lines of code]"])
 
 
+# A Jinja expression or statement on one line (mkdocs-macros fills them at build time).
+# CommonMark refuses a link destination with spaces and percent-encodes braces, so
+# `![]({{ logo }})` would be no image at all and `![]({{logo}})` a file named `%7B%7B…`:
+# each is swapped for a space-free placeholder while parsing, then put back.
+_TEMPLATE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+_PLACEHOLDER = re.compile(r"(?:\{\{|%7B%7B)tpl(\d+)(?:\}\}|%7D%7D)")
+
+
+def _hide_templates(text: str) -> tuple[str, list[str]]:
+    found: list[str] = []
+
+    def hide(m: re.Match) -> str:
+        found.append(m.group(0))
+        return "{{tpl" + str(len(found) - 1) + "}}"
+
+    return _TEMPLATE.sub(hide, text), found
+
+
+def _restore(text: str, found: list[str]) -> str:
+    if not found or "tpl" not in text:
+        return text
+    return _PLACEHOLDER.sub(lambda m: found[int(m.group(1))], text)
+
+
 def parse_page(body: str) -> ParsedPage:
     """Tokens of one page body -> its images, headings, first paragraph and plain text."""
+    hidden, found = _hide_templates(body)
+    parsed = _parse(hidden)
+    if not found:
+        return parsed
+    return ParsedPage(
+        h1=_restore(parsed.h1, found) if parsed.h1 is not None else None,
+        first_paragraph=_restore(parsed.first_paragraph, found),
+        headings=tuple(_restore(h, found) for h in parsed.headings),
+        refs=tuple(
+            RawRef(
+                src=_restore(r.src, found),
+                alt=_restore(r.alt, found) if r.alt is not None else None,
+                syntax=r.syntax,
+                line=r.line,
+                heading=_restore(r.heading, found),
+                context=_restore(r.context, found),
+            )
+            for r in parsed.refs
+        ),
+        plain_text=_restore(parsed.plain_text, found),
+    )
+
+
+def _parse(body: str) -> ParsedPage:
     source = unindent_containers(body)
     env: dict = {}
     tokens = _MD.parse(source, env)
