@@ -390,10 +390,11 @@ def test_a_restored_scan_cache_gives_the_plan_a_cold_run_gives(tmp_path):
 def test_a_stale_markdown_copy_entry_is_never_used(tmp_path):
     path = tmp_path / "markdown-copies.json"
     old = CopyCache(path)
-    first = old.get("<article><h1>T</h1><p>one</p></article>", "T", "t/", "t.md")
+    args = {"title": "T", "page_url": "t/", "copy_path": "t.md"}
+    first = old.get("<article><h1>T</h1><p>one</p></article>", **args)
     old.save()
     restored = CopyCache(path)
-    changed = restored.get("<article><h1>T</h1><p>two</p></article>", "T", "t/", "t.md")
+    changed = restored.get("<article><h1>T</h1><p>two</p></article>", **args)
     assert "one" in first and "two" in changed and "one" not in changed
 
 

@@ -129,6 +129,7 @@ def test_directive_in_the_body_first_and_atop_the_copy(tmp_path):
     # The body's first element, linking the llms.txt that covers the page (its section's).
     assert body.startswith('<div class="enrich-llms-directive"')
     assert '<a href="https://example.org/guides/llms.txt">llms.txt</a>' in body.split("</div>")[0]
+    site_pass.collect_copies()  # copies converted beside the build are written here
     copy = (tmp_path / "site" / "guides" / "a.md").read_text(encoding="utf-8")
     assert copy.startswith(
         "> For AI agents: the documentation index is [llms.txt](https://example.org/guides/llms.txt);"
@@ -140,6 +141,7 @@ def test_directive_without_site_url_is_a_path_agents_find(tmp_path):
     site_pass, _ = _pass(tmp_path, {"index.md": "# Home\n"}, site_url=None)
     out = _render(site_pass, "index.md", "", "Home", "<h1>Home</h1>")
     assert '<a href="./llms.txt">llms.txt</a>' in out  # "/llms.txt" is what agents look for
+    site_pass.collect_copies()
     copy = (tmp_path / "site" / "index.md").read_text(encoding="utf-8")
     assert copy.startswith("> For AI agents: the documentation index is [llms.txt](/llms.txt);")
 

@@ -84,6 +84,7 @@ def test_postbuild_fixture(name, tmp_path):
     given = (FIXTURES / f"{name}.html").read_text(encoding="utf-8")
     expected = (FIXTURES / f"{name}.expected.html").read_text(encoding="utf-8")
     assert render_page(given, page, site_pass) == expected
+    site_pass.collect_copies()  # copies converted beside the build are written here
     copy = tmp_path / "site" / page.url.rstrip("/")
     if page.src:  # its markdown copy, beside it, where the head link points
         assert copy.with_name(copy.name + ".md").is_file()

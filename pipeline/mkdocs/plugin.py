@@ -123,7 +123,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         for file in files:
             if file.src_uri.endswith(SUFFIX) or (state and file.src_uri.startswith(state)):
                 file.inclusion = InclusionLevel.EXCLUDED
-        plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
+        # A cold cache (every CI build from a fresh clone) parses every page: on all cores.
+        scan_cache = ScanCache(site.state_dir / "cache" / "scan.json")
+        plan = build_plan(site, discover(site, scan_cache, parallel=True))
         try:
             level, messages = check_stale(site, plan)
         except Fatal as e:

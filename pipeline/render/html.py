@@ -145,7 +145,17 @@ def first_image(
     `served(src)` gives the absolute URL of a raster image the built site serves, or
     None: remote images, SVGs, emoji and `{{ … }}` template srcs are passed over.
     """
-    for tag in scan(content, {"img"}).tags:
+    return first_image_of(scan(content, {"img"}).tags, lookup, served)
+
+
+def first_image_of(
+    tags: list[Tag], lookup: AltLookup, served: Callable[[str], str | None]
+) -> tuple[str, str] | None:
+    """first_image over tags already scanned (their alt as written: an empty one is
+    looked up, as inject_alts would have filled it)."""
+    for tag in tags:
+        if tag.name != "img":
+            continue
         src = tag.get("src") or ""
         url = served(src)
         if url:
@@ -279,6 +289,14 @@ def head_for(page: PageHead, theme_description: str) -> HeadTags:
     if not page.social_tags:
         tags = [t for t in tags if t[0][0] in ("script", "link") or t[0][1] == "description"]
     return tags
+
+
+_IMG = re.compile(r"<img", re.I)
+
+
+def may_hold_images(content: str) -> bool:
+    """False when no <img> can be in `content`: a page without one needs no parse."""
+    return _IMG.search(content) is not None
 
 
 def inject_alts(content: str, lookup: AltLookup) -> str:

@@ -93,8 +93,13 @@ def md_heading(text: str) -> str:
     return _CLOSING_HASHES.sub(r"\1\\\2", md_text(text))
 
 
+_MAY_ESCAPE = re.compile(r"[\\`\[\]*_<~&]")
+
+
 def escape_inline(text: str) -> str:
     """Backslash-escape what inline markdown would read as markup, and nothing else."""
+    if not _MAY_ESCAPE.search(text):
+        return text  # most text nodes: nothing below would change a character
     out = []
     for i, ch in enumerate(text):
         before = text[i - 1] if i else " "

@@ -43,6 +43,7 @@ from urllib.parse import urljoin, urlsplit
 from bs4 import BeautifulSoup, Tag
 from markdownify import ATX, MarkdownConverter
 
+from pipeline.render.html import Tag as HtmlTag
 from pipeline.render.html import scan, splice
 from pipeline.render.llms import DIRECTIVE_PREFIX, escape_inline, guard_line, md_heading, md_text
 
@@ -93,6 +94,31 @@ def markdown_copy(
         # Themes print the title as the H1 when the content has none: so does the copy.
         body = f"# {md_heading(title)}\n\n{body}" if body else f"# {md_heading(title)}"
     return _with_directive(body, directive) + "\n"
+
+
+# Tag edges for a depth estimate. `[^<>]` keeps every attempt short (linear over any
+# input); a `>` inside a quoted value only ends a tag early, which the estimate can bear.
+_TAG_EDGE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)[^<>]*?(/?)>")
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
+    | {"source", "track", "wbr"}
+)
+
+
+def may_exceed_bounds(content_html: str) -> bool:
+    """A quick look, no parse: could this page be refused (CopyTooLarge) for its size
+    or depth? True for anything near a bound, so a False is safe to convert elsewhere
+    and collect later. (Unclosed elements only make the count larger.)"""
+    if len(content_html) > MAX_HTML:
+        return True
+    depth = deepest = 0
+    for m in _TAG_EDGE.finditer(content_html):
+        if m.group(1):
+            depth = max(depth - 1, 0)
+        elif not m.group(3) and m.group(2).lower() not in _VOID:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest > MAX_DEPTH // 2
 
 
 def directive_line(llms_url: str) -> str:
@@ -182,15 +208,27 @@ def mark_human_only(content_html: str) -> str:
     """Mark those elements `data-markdown-ignore`: the agent-docs spec's way of saying
     "for human readers, not expected in the markdown", which its parity check honours.
     Every other byte of the page is unchanged."""
-    if not any(name in content_html for name in _HUMAN_ONLY):
+    if not may_hold_human_only(content_html):
         return content_html
+    return splice(content_html, human_only_edits(scan(content_html, {"a", "div"}).tags))
+
+
+def may_hold_human_only(content_html: str) -> bool:
+    """False when nothing in `content_html` can be marked: no parse needed."""
+    return any(name in content_html for name in _HUMAN_ONLY)
+
+
+def human_only_edits(tags: list[HtmlTag]) -> list[tuple[int, int, str]]:
+    """The insertions that mark each human-only <a> or <div> of scanned `tags`."""
     edits = []
-    for tag in scan(content_html, {"a", "div"}).tags:
+    for tag in tags:
+        if tag.name not in ("a", "div"):
+            continue
         classes = set((tag.get("class") or "").split())
         if classes & _HUMAN_ONLY and not tag.has(HUMAN_ONLY_ATTR):
             at = tag.start + 1 + len(tag.name)
             edits.append((at, at, " " + HUMAN_ONLY_ATTR))
-    return splice(content_html, edits)
+    return edits
 
 
 def _depth(soup: BeautifulSoup) -> int:

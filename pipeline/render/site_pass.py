@@ -13,11 +13,15 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import multiprocessing as mp
 import os
 import posixpath
+import threading
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from pipeline.errors import Fatal
@@ -30,11 +34,14 @@ from pipeline.render.html import (
     AltLookup,
     HeadTags,
     PageHead,
+    alt_edits,
     attr,
-    first_image,
+    first_image_of,
     head_for,
-    inject_alts,
+    may_hold_images,
     rewrite_head,
+    scan,
+    splice,
 )
 from pipeline.render.llms import (
     NavNode,
@@ -51,9 +58,11 @@ from pipeline.render.markdown_copy import (
     CopyTooLarge,
     excerpt_links,
     fence_languages,
+    human_only_edits,
     listing_copy,
-    mark_human_only,
     markdown_copy,
+    may_exceed_bounds,
+    may_hold_human_only,
 )
 from pipeline.render.texts import ImageText, PageTexts, SiteTexts, collect, plain_text
 from pipeline.sidecars import SUFFIX
@@ -181,6 +190,29 @@ def default_image(site: Site, served: Mapping[str, str]) -> tuple[str, str] | No
     return dest, wanted
 
 
+# Copies converted in this process before workers start: a pool takes ~50 ms to start,
+# more than a few conversions, and a small site or a warm build never needs one.
+WORKERS_AFTER = 8
+
+
+def _can_fork() -> bool:
+    """Forking a process that runs other threads can deadlock the child on a lock one of
+    them held (a dev server's reloader, a test's HTTP server): no workers then."""
+    return threading.active_count() == 1
+
+
+@dataclass
+class _CopyJob:
+    """A markdown copy handed to a worker process: what it is for, and its result."""
+
+    page: PageInfo
+    path: str  # where the copy goes (site path, URL-quoted)
+    key: str  # its CopyCache key
+    content: str  # markdown_copy's arguments, to convert here if no worker took it
+    args: dict[str, Any]
+    future: Future[str]
+
+
 class CopyCache:
     """Markdown copies by a hash of their input, under state_dir/cache: a warm build
     converts no page whose rendered HTML did not change (the conversion is most of what
@@ -208,33 +240,37 @@ class CopyCache:
             return {}
         return {k: v for k, v in copies.items() if isinstance(k, str) and isinstance(v, str)}
 
-    def get(
-        self,
-        content: str,
-        title: str,
-        page_url: str,
-        path: str,
-        *,
-        site_url: str | None = None,
-        languages: Mapping[str, str] | None = None,
-        directive: str | None = None,
-    ) -> str:
-        """The copy (markdown_copy's arguments); raises CopyTooLarge as it does."""
-        langs = json.dumps(sorted((languages or {}).items()), ensure_ascii=False)
-        parts = (self.VERSION, title, page_url, path, site_url or "", langs, directive or "")
-        key = hashlib.sha256("\0".join((*parts, content)).encode()).hexdigest()
+    def key(self, content: str, **args) -> str:
+        """The cache key of a copy: a hash of everything markdown_copy is given."""
+        langs = json.dumps(sorted((args.get("languages") or {}).items()), ensure_ascii=False)
+        parts = (
+            self.VERSION,
+            args["title"],
+            args["page_url"],
+            args["copy_path"],
+            args.get("site_url") or "",
+            langs,
+            args.get("directive") or "",
+        )
+        return hashlib.sha256("\0".join((*parts, content)).encode()).hexdigest()
+
+    def cached(self, key: str) -> str | None:
+        """The copy made for `key` by this build or the last one (kept for the next)."""
         text = self._new.get(key) or self._old.get(key)
-        if text is None:
-            text = markdown_copy(
-                content,
-                title=title,
-                page_url=page_url,
-                copy_path=path,
-                site_url=site_url,
-                languages=languages,
-                directive=directive,
-            )
+        if text is not None:
+            self._new[key] = text
+        return text
+
+    def put(self, key: str, text: str) -> None:
         self._new[key] = text
+
+    def get(self, content: str, **args) -> str:
+        """The copy (markdown_copy's arguments); raises CopyTooLarge as it does."""
+        key = self.key(content, **args)
+        text = self.cached(key)
+        if text is None:
+            text = markdown_copy(content, **args)
+            self.put(key, text)
         return text
 
     def save(self) -> None:
@@ -291,6 +327,9 @@ class SitePass:
         self._copy_of: dict[str, str] = {}  # page URL -> its copy's path, as written
         self._seen: dict[str, tuple[str, str, str, str]] = {}  # URL -> title, date, note, link
         self._listings: list[tuple[PageInfo, str, list[list[str]]]] = []
+        self._pending: list[_CopyJob] = []  # copies being converted beside the build
+        self._misses = 0  # copies the cache did not have, so far
+        self._pool: ProcessPoolExecutor | None = None
         # A language a generator builds into its own folder of site_dir, one build each
         # (mkdocs-static-i18n): its llms.txt goes there, and its copies keep their cache.
         self.language = language
@@ -383,14 +422,19 @@ class SitePass:
 
     def content(self, html: str, page: PageInfo) -> str:
         """The page's content with alt text filled; remembers its og:image."""
+        # One parse of the content for all three edits, and none when a quick look finds
+        # nothing they would touch: parsing is most of what a warm build adds.
+        images = may_hold_images(html)
+        human = self.options.llms_txt and may_hold_human_only(html)
+        if not images and not human:
+            return html
+        tags = scan(html, {"img", "a", "div"}).tags
         lookup = self.lookup(page)
-        html = inject_alts(html, lookup)
-        if self.options.llms_txt:
-            html = mark_human_only(html)
-        image = first_image(html, lookup, self._served_raster(page))
+        edits = alt_edits(tags, lookup) + (human_only_edits(tags) if human else [])
+        image = first_image_of(tags, lookup, self._served_raster(page)) if images else None
         if image:
             self._first_image[page.url] = image
-        return html
+        return splice(html, edits) if edits else html
 
     def canonical(self, page: PageInfo) -> str | None:
         return urljoin(self.site.site_url, page.url) if self.site.site_url else None
@@ -518,23 +562,98 @@ class SitePass:
         path = copy_path(page.url)
         if not self._claim(unquote(path), f"the markdown copy of {page.src}"):
             return []
-        try:
-            text = self._copy_cache.get(
-                content,
-                title,
-                page.url,
-                path,
-                site_url=self.site.site_url,
-                languages=self._source_languages(page),
-                directive=self._directive_url(page, in_copy=True),
+        args: dict[str, Any] = {
+            "title": title,
+            "page_url": page.url,
+            "copy_path": path,
+            "site_url": self.site.site_url,
+            "languages": self._source_languages(page),
+            "directive": self._directive_url(page, in_copy=True),
+        }
+        key = self._copy_cache.key(content, **args)
+        text = self._copy_cache.cached(key)
+        # A page near a bound is converted here, so a refusal is known before the page's
+        # head links its copy.
+        deferrable = text is None and not may_exceed_bounds(content)
+        pool = self._converter() if deferrable else None
+        if pool is not None:
+            # Converted beside the build, collected by finish(): the places it takes in
+            # llms.txt, llms-full.txt and the host configs are taken now, in page order,
+            # so the output is the same byte for byte as converting here.
+            job = _CopyJob(
+                page, path, key, content, args, pool.submit(markdown_copy, content, **args)
             )
-        except CopyTooLarge as e:
-            where = os.path.relpath(self.site.docs_dir / page.src) if page.src else page.url
-            self.say("warning", f"{where}: no markdown copy ({e}); the page itself is built")
-            return []
-        self._write_copy(page, path, text)
+            self._pending.append(job)
+            self._copies[path] = ""
+            self._copy_of[page.url] = path
+        else:
+            try:
+                if text is None:
+                    text = markdown_copy(content, **args)
+                    self._copy_cache.put(key, text)
+            except CopyTooLarge as e:
+                self._no_copy(page, e)
+                return []
+            self._write_copy(page, path, text)
         self._llms_pages[page.url] = PageEntry(title, page.url, self._note(page, title))
         return self._copy_links(page, path)
+
+    def _no_copy(self, page: PageInfo, why: CopyTooLarge) -> None:
+        where = os.path.relpath(self.site.docs_dir / page.src) if page.src else page.url
+        self.say("warning", f"{where}: no markdown copy ({why}); the page itself is built")
+
+    def _converter(self) -> ProcessPoolExecutor | None:
+        """Worker processes for copies the cache does not have (a cold build converts
+        every page, most of what copies cost), so conversion runs on the cores the
+        generator leaves idle. None on one core, or where forking is unsafe (a process
+        with other threads, such as a dev server's)."""
+        if self._pool is None:
+            self._misses += 1
+            if self._misses <= WORKERS_AFTER:
+                return None
+            workers = min((os.cpu_count() or 1) - 1, 4)
+            if workers < 1 or not _can_fork():
+                return None
+            self._pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("fork"))
+        return self._pool
+
+    def collect_copies(self) -> None:
+        """Write the copies converted beside the build, in page order; a page whose copy
+        could not be made loses its entries and the link its HTML already carries."""
+        for job in self._pending:
+            page, path = job.page, job.path
+            try:
+                # A job no worker has started yet is converted here: the build is done,
+                # so this core would otherwise only wait.
+                if job.future.cancel():
+                    text = markdown_copy(job.content, **job.args)
+                else:
+                    text = job.future.result()
+            except CopyTooLarge as e:
+                self._no_copy(page, e)
+                del self._copies[path], self._copy_of[page.url], self._llms_pages[page.url]
+                self._unlink_copy(page, path)
+                continue
+            self._copy_cache.put(job.key, text)
+            self._write_copy(page, path, text)
+        self._pending = []
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def _unlink_copy(self, page: PageInfo, path: str) -> None:
+        """Take the link to a copy that was not made out of the page the build wrote."""
+        rel = unquote(page.url)
+        rel = rel + "index.html" if rel == "" or rel.endswith("/") else rel
+        markup = next(
+            m for ident, m in self._copy_links(page, path) if ident[1] == "alternate-markdown"
+        )
+        try:
+            text = read_regular(self.site_dir / rel, CACHE_MAX, root=self.site_dir).decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return
+        if markup in text:
+            replace_file(self.site_dir / rel, text.replace(f"  {markup}\n", "", 1).encode("utf-8"))
 
     def _write_copy(self, page: PageInfo, path: str, text: str) -> None:
         replace_file(self.site_dir / unquote(path), text.encode("utf-8"))
@@ -615,6 +734,7 @@ class SitePass:
         """Write the feed and llms.txt; return one line per file written or skipped."""
         notes = []
         site = self.site
+        self.collect_copies()
         self._write_listings()
         if self.options.feed and self._posts:
             if site.site_url:
