@@ -8,6 +8,7 @@ correctness never depends on it (a stale key just means the file is read again).
 
 from __future__ import annotations
 
+import hashlib
 import io
 import multiprocessing
 import os
@@ -546,14 +547,27 @@ def _read_one(job: tuple[str, str, Path, Path]) -> dict:
     except OSError as e:
         return {"problem": [f"cannot read ({e.strerror})", None]}
     result = _READERS[reader_name](rel, data)
-    return {"problem": [result.message, result.line]} if isinstance(result, Problem) else result
+    out = {"problem": [result.message, result.line]} if isinstance(result, Problem) else result
+    return {**out, _SHA: hashlib.sha256(data).hexdigest()}
+
+
+_SHA = "\0sha"  # the bytes' sha256 beside a reader's result, for the scan cache only
+
+
+def _sha_of(path: Path, docs_dir: Path, limit: int | None) -> str | None:
+    try:
+        return hashlib.sha256(read_regular(path, limit, root=docs_dir)).hexdigest()
+    except OSError:
+        return None
 
 
 def _read_all(cache, kind, site, rels, stats, reader, found, parallel) -> dict[str, dict]:
     results: dict[str, dict] = {}
     misses = []
+    limit = _LIMITS.get(reader.__name__)
     for rel in rels:
-        hit = cache.get(kind, rel, stats[rel])
+        path = site.docs_dir / rel
+        hit = cache.get(kind, rel, stats[rel], lambda p=path: _sha_of(p, site.docs_dir, limit))
         if hit is None:
             misses.append(rel)
         else:
@@ -566,7 +580,8 @@ def _read_all(cache, kind, site, rels, stats, reader, found, parallel) -> dict[s
     else:
         fresh = [_read_one(job) for job in jobs]
     for rel, data in zip(misses, fresh, strict=True):
-        cache.put(kind, rel, stats[rel], data)
+        sha = data.pop(_SHA, None)
+        cache.put(kind, rel, stats[rel], data, sha)
         results[rel] = data
     out: dict[str, dict] = {}
     for rel in rels:  # in path order, whichever way each was read
