@@ -139,3 +139,18 @@ def test_flagged_items_come_first(site3, fake_api):
     pages = [p for p in articles((site.root / "r.html").read_text()) if p.endswith(".md")]
     assert pages == ["index.md", "blog/post.md", "guide.md"]
     assert "<strong>cut</strong>" in articles((site.root / "r.html").read_text())["index.md"]
+
+
+def test_a_failed_item_is_flagged_with_its_reason(site3, fake_api):
+    from fake_anthropic import Refusal
+
+    site = site3
+    fake_api.responses_by_marker["Title: Home"] = Refusal("I can't help with that.")
+    assert site.run("enrich").code == 1
+    result = site.run("report", "--review", "--html", "r.html")
+    assert result.code == 0, result.err
+    found = articles((site.root / "r.html").read_text())
+    pages = [p for p in found if p.endswith(".md")]
+    assert pages[0] == "index.md"  # flagged, so first
+    assert "<strong>failed</strong>" in found["index.md"] and "refusal" in found["index.md"]
+    assert "<strong>failed</strong>" not in found["guide.md"]

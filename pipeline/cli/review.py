@@ -121,6 +121,8 @@ def build_review(
         own = list(flags.get(item.path, []))
         if item.state is State.SKIPPED:  # changed, but cannot be used: say why
             own.append(Flag("skipped", item.detail))
+        elif item.state is State.FAILED:  # remembered as failed: a person writes the text
+            own.append(Flag("failed", item.detail))
         if item.kind == "page":
             pages.append(
                 PageEntry(
