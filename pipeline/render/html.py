@@ -138,21 +138,14 @@ def alt_edits(tags: list[Tag], lookup: AltLookup) -> list[tuple[int, int, str]]:
 
 
 def first_image(
-    content: str, lookup: AltLookup, served: Callable[[str], str | None]
+    tags: list[Tag], lookup: AltLookup, served: Callable[[str], str | None]
 ) -> tuple[str, str] | None:
-    """(absolute URL, alt) of the first <img> in a page's content fit for og:image.
+    """(absolute URL, alt) of the first <img> among a page content's scanned `tags` fit
+    for og:image; an empty alt is looked up, as inject_alts fills it.
 
     `served(src)` gives the absolute URL of a raster image the built site serves, or
     None: remote images, SVGs, emoji and `{{ … }}` template srcs are passed over.
     """
-    return first_image_of(scan(content, {"img"}).tags, lookup, served)
-
-
-def first_image_of(
-    tags: list[Tag], lookup: AltLookup, served: Callable[[str], str | None]
-) -> tuple[str, str] | None:
-    """first_image over tags already scanned (their alt as written: an empty one is
-    looked up, as inject_alts would have filled it)."""
     for tag in tags:
         if tag.name != "img":
             continue

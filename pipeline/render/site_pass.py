@@ -36,7 +36,7 @@ from pipeline.render.html import (
     PageHead,
     alt_edits,
     attr,
-    first_image_of,
+    first_image,
     head_for,
     may_hold_images,
     rewrite_head,
@@ -431,7 +431,7 @@ class SitePass:
         tags = scan(html, {"img", "a", "div"}).tags
         lookup = self.lookup(page)
         edits = alt_edits(tags, lookup) + (human_only_edits(tags) if human else [])
-        image = first_image_of(tags, lookup, self._served_raster(page)) if images else None
+        image = first_image(tags, lookup, self._served_raster(page)) if images else None
         if image:
             self._first_image[page.url] = image
         return splice(html, edits) if edits else html
