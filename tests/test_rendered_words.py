@@ -7,8 +7,9 @@ import json
 import textwrap
 
 import pytest
+import sidevenv
 from conftest import title_of, user_text
-from sitebuild import build, enable_plugin, mkdocs_build, run_in
+from sitebuild import api_env, build, enable_plugin, mkdocs_build, python_m, run_in
 
 from pipeline.source.rendered import Record, article_text
 
@@ -336,9 +337,15 @@ def test_record_keeps_a_bounded_text_and_fingerprints_all_of_it(tmp_path):
 # --- `pipeline build` with a key ---------------------------------------------------------------
 
 
+def builds(proc) -> int:
+    """How many times the generator built the site."""
+    return (proc.stdout + proc.stderr).count("Documentation built in")
+
+
 def test_pipeline_build_enriches_what_the_build_shows_changed(snippets, fake_api):
     """An edit to an included file is seen by the build: `pipeline build` enriches that
-    page right after and builds again, and --strict holds."""
+    page while the build pauses before writing pages, so the generator runs once, the
+    page shows its new summary, and --strict holds."""
     site = snippets
     proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
     assert proc.returncode == 0, proc.stderr
@@ -350,15 +357,20 @@ def test_pipeline_build_enriches_what_the_build_shows_changed(snippets, fake_api
     }
     proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
     assert proc.returncode == 0, proc.stderr
-    assert "enriching them and building again" in proc.stdout
+    assert "enriching them before the pages are written" in proc.stdout
+    assert builds(proc) == 1
     assert [title_of(b) for b in fake_api.messages()] == ["Home"]
     html = (site.root / "site" / "index.html").read_text()
     assert '<meta name="description" content="Scooters too.">' in html
-    # Nothing changed: one build, no request.
+    assert '<meta property="og:description" content="Scooters too.">' in html
+    llms = (site.root / "site" / "llms.txt").read_text()
+    assert "The co-op repairs scooters as well as bicycles." in llms
+    # Nothing changed: one build, no request, no pause.
     fake_api.reset()
     proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
     assert proc.returncode == 0, proc.stderr
-    assert "building again" not in proc.stdout
+    assert "enriching them" not in proc.stdout
+    assert builds(proc) == 1
     assert fake_api.messages() == []
 
 
@@ -382,9 +394,94 @@ def test_pipeline_build_shows_a_new_borrowing_page_before_sending_it(snippets, f
     (site.root / "FAQ.md").write_text("Tuesdays only, from six to nine.\n")
     site.write("faq.md", '# FAQ\n\n--8<-- "FAQ.md"\n')
     fake_api.reset()
+    fake_api.responses_by_marker["Tuesdays only"] = {
+        "summary": "Opening hours: Tuesdays.",
+        "abstract": "The co-op opens on Tuesdays only, from six to nine.",
+    }
     proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
     assert proc.returncode == 0, proc.stderr
-    assert "building first" in proc.stdout
+    assert "enriched from what this build shows" in proc.stdout
+    assert builds(proc) == 1
     assert [title_of(b) for b in fake_api.messages()] == ["FAQ"]  # once, from what it shows
     assert "Tuesdays only" in sent_text(fake_api, "FAQ")
     assert page_states(site)["faq.md"] == "up-to-date"
+    faq = (site.root / "site" / "faq" / "index.html").read_text()
+    assert '<meta name="description" content="Opening hours: Tuesdays.">' in faq
+
+
+def test_a_request_the_api_rejects_during_the_pause_leaves_the_page_built(snippets, fake_api):
+    """The pause's enrich fails like any enrich: the page is remembered as failed, the
+    build writes every page (that one from its first paragraph) and exits 1."""
+    from fake_anthropic.faults import ApiError
+
+    site = snippets
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stderr
+    (site.root / "README.md").write_text("The co-op now repairs scooters too.\n")
+    fake_api.reset()
+    fake_api.responses_by_marker["scooters"] = ApiError(400, "prompt is too long")
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert builds(proc) == 1
+    sent = [r for r in fake_api.requests if r.path == "/v1/messages" and r.method == "POST"]
+    assert [r.status for r in sent] == [400]  # never retried
+    assert page_states(site)["index.md"] == "failed"
+    html = (site.root / "site" / "index.html").read_text()
+    assert "scooters too" in html  # the page is there, with what it shows
+    assert (site.root / "site" / "guide" / "index.html").is_file()
+    # Remembered: the next build sends nothing and does not pause for it.
+    fake_api.reset()
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert fake_api.calls("/v1/messages") == 0
+    assert "enriching them" not in proc.stdout
+
+
+# --- the post-build route (Zensical) records the same way ------------------------------------
+
+
+@pytest.fixture
+def zensical_exe():
+    exe, why = sidevenv.zensical()
+    if exe is None:
+        pytest.skip(why)
+    return exe
+
+
+def test_zensical_route_records_what_pages_show_and_enriches_it_in_one_build(
+    snippets, fake_api, zensical_exe
+):
+    """`pipeline build --generator zensical` with a key: the pass records what the snippet
+    page shows, enriches it from that (not from `--8<--`) before writing any page, and an
+    edit to the included file makes exactly that page changed."""
+    site = snippets
+    env = {
+        **api_env("test-key", fake_api.url),
+        "ZENSICAL": str(zensical_exe),
+        "ENRICH_ON_STALE": None,
+    }
+    fake_api.responses_by_marker["every Tuesday evening"] = {
+        "summary": "Bicycle repairs on Tuesdays.",
+        "abstract": "The co-op repairs bicycles every Tuesday evening.",
+    }
+    proc = python_m("pipeline", "build", "--generator", "zensical", cwd=site.root, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "--8<--" not in sent_text(fake_api, "Home")
+    assert "every Tuesday evening" in sent_text(fake_api, "Home")
+    record = json.loads((site.root / ".enrich" / "rendered.json").read_text())
+    assert list(record["pages"]) == ["index.md"]
+    html = (site.root / "site" / "index.html").read_text()
+    assert '<meta name="description" content="Bicycle repairs on Tuesdays.">' in html
+    assert page_states(site) == {"index.md": "up-to-date", "guide.md": "up-to-date"}
+    # The included file changes: that page alone is sent again, once.
+    (site.root / "README.md").write_text("The co-op now repairs scooters too.\n")
+    fake_api.reset()
+    proc = python_m("pipeline", "build", "--generator", "zensical", cwd=site.root, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert [title_of(b) for b in fake_api.messages()] == ["Home"]
+    assert "scooters" in sent_text(fake_api, "Home")
+    # Unchanged: nothing sent.
+    fake_api.reset()
+    proc = python_m("pipeline", "build", "--generator", "zensical", cwd=site.root, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert fake_api.calls("/v1/messages") == 0

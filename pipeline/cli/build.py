@@ -15,6 +15,7 @@ from pipeline.cli.status import display_path
 from pipeline.config import check_site_dir, config_path, yaml_tags
 from pipeline.generator import Generator
 from pipeline.plan import State
+from pipeline.render.shown import run_with_pauses
 
 
 def _borrows_words(plan) -> bool:
@@ -34,24 +35,38 @@ def _unseen(plan) -> list:
     ]
 
 
-def _enrich_what_the_build_showed(config_file: str, before, command, env) -> tuple[int, int]:
-    """After the build recorded what pages with borrowed words show: enrich the pages it
-    found changed (not the ones enrich already tried), then build again. Only then does
-    the generator run twice. -> (build exit code, enrich problems)."""
-    tried = {(i.kind, i.path) for i in before}
-    _, after = load_plan(config_file)
-    new = [i for i in after.stale() if (i.kind, i.path) not in tried]
-    if not new:
-        return 0, 0
-    click.echo(
-        f"{len(new)} page(s) show other words than their text was made from "
-        "(an include, a docstring, a macro, a page made at build time): "
-        "enriching them and building again."
-    )
-    problems = enrich_command(config_file)
-    if problems == 2:
-        return 2, 0
-    return subprocess.run(command, env=env).returncode, problems
+class _EnrichShown:
+    """`pipeline build`'s side of the pause (pipeline.render.shown): when the build has
+    recorded what pages with borrowed words show, enrich the pages it found new or
+    changed (not the ones enriched before the build), once per pause."""
+
+    def __init__(self, config_file: str, tried: set[tuple[str, str]]):
+        self.config_file = config_file
+        self.tried = tried
+        self.problems = 0
+        self.fatal = False
+
+    def __call__(self) -> None:
+        _, plan = load_plan(self.config_file)
+        new = {(i.kind, i.path) for i in plan.stale()} - self.tried
+        if not new or self.fatal:
+            return
+        click.echo(
+            f"{len(new)} page(s) show other words than their text was made from "
+            "(an include, a docstring, a macro, a page made at build time): "
+            "enriching them before the pages are written."
+        )
+        code = enrich_command(self.config_file, leave=frozenset(self.tried))
+        self.tried |= new
+        if code == 2:
+            self.fatal = True
+        else:
+            self.problems += code
+
+    def plan(self):
+        """For the post-build pass: enrich, then the plan to render from."""
+        self()
+        return load_plan(self.config_file)[1]
 
 
 def build_command(
@@ -75,6 +90,7 @@ def build_command(
     stale = plan.stale()
     env = dict(os.environ)
     problems = 0
+    shown: _EnrichShown | None = None
     # Known failures never block a build: the page renders from the author's text or its
     # first paragraph. Named once, as a warning.
     for item in plan.items:
@@ -101,19 +117,20 @@ def build_command(
             return 1
         env["ANTHROPIC_API_KEY"] = ""  # a frozen build never talks to the API
     elif has_key():
-        # Only the plugin records what a page shows (pipeline.source.rendered).
-        unseen = _unseen(plan) if gen.renders == "plugin" else []
-        if unseen:
+        # Pages with borrowed words no build has shown yet are enriched from what this
+        # build shows, during its pause (pipeline.render.shown), not from their source.
+        later: set[tuple[str, str]] = {(i.kind, i.path) for i in _unseen(plan)}
+        if later:
             click.echo(
-                f"{len(unseen)} page(s) take words from elsewhere that no build has shown "
-                "yet: building first, so that what they show is what is sent."
+                f"{len(later)} page(s) take words from elsewhere that no build has shown "
+                "yet: they are enriched from what this build shows."
             )
-            first = gen.build_argv(command, str(site.config_file), strict=False)
-            subprocess.run(first, env={**env, "ENRICH_ON_STALE": "info"})
-        code = enrich_command(config_file)
+        code = enrich_command(config_file, leave=frozenset(later))
         if code == 2:
             return code
         problems = code  # enrich_command named each failure and problem on stderr
+        tried: set[tuple[str, str]] = {(i.kind, i.path) for i in stale}
+        shown = _EnrichShown(str(site.config_file), tried - later)
     else:
         report_problems(site, plan.problems)
         problems = len(plan.problems)
@@ -127,16 +144,17 @@ def build_command(
     # Material prints a large end-of-life banner on every build; it is for maintainers, not
     # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
-    borrowing = not frozen and has_key() and gen.renders == "plugin" and _borrows_words(plan)
-    if borrowing:
-        # The build is what shows these pages' words: a change it finds is enriched
-        # right after, not reported as stale (it would fail --strict).
+    if shown is not None and _borrows_words(plan):
+        # The build shows these pages' words and enriches what changed before writing
+        # them: a change it finds is not reported as stale (it would fail --strict).
         env["ENRICH_ON_STALE"] = "info"
-    code = run_generator(gen, command, str(site.config_file), env, strict=strict)
-    if not code and borrowing:
-        again = gen.build_argv(command, str(site.config_file), strict=strict)
-        code, more = _enrich_what_the_build_showed(str(site.config_file), stale, again, env)
-        problems += more
+    else:
+        shown = None
+    code = run_generator(gen, command, str(site.config_file), env, strict=strict, shown=shown)
+    if shown is not None:
+        if shown.fatal:
+            return 2
+        problems += shown.problems
     if code:
         return code
     if problems:
@@ -149,13 +167,24 @@ def build_command(
 
 
 def run_generator(
-    gen: Generator, command: list[str], config_file: str, env: dict[str, str], *, strict: bool
+    gen: Generator,
+    command: list[str],
+    config_file: str,
+    env: dict[str, str],
+    *,
+    strict: bool,
+    shown: _EnrichShown | None = None,
 ) -> int:
-    """Build with `gen`; when it runs no plugin of ours, our pass renders the site after."""
+    """Build with `gen`; when it runs no plugin of ours, our pass renders the site after.
+    With `shown`, the build pauses where pages with borrowed words are recorded and
+    `shown` enriches them (once per build the generator runs)."""
     if gen.renders == "postbuild":
         from pipeline.cli.postbuild import postbuild_build
 
-        return postbuild_build(gen, command, config_file, env, strict=strict)
+        on_shown = shown.plan if shown is not None else None
+        return postbuild_build(gen, command, config_file, env, strict=strict, on_shown=on_shown)
     argv = gen.build_argv(command, config_file, strict=strict)
     sys.stdout.flush()
-    return subprocess.run(argv, env=env).returncode
+    if shown is None:
+        return subprocess.run(argv, env=env).returncode
+    return run_with_pauses(argv, env, shown)

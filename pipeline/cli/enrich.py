@@ -49,7 +49,10 @@ def enrich_command(
     batch: bool = False,
     wait: bool = False,
     commit: bool = False,
+    leave: frozenset[tuple[str, str]] = frozenset(),
 ) -> int:
+    """`leave`: (kind, path) of items not to send this time (`build` sends pages with
+    borrowed words once its build has shown them)."""
     site, plan = load_plan(config_file, model)
     o = site.options
     opts = Options(
@@ -72,6 +75,7 @@ def enrich_command(
     report_problems(site, plan.problems)
     problems: list[Problem] = list(plan.problems)
     items, chosen_problems = select(plan, opts)
+    items = [i for i in items if (i.kind, i.path) not in leave]
     report_problems(site, chosen_problems)
     problems += chosen_problems
     if not batch:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -48,9 +49,16 @@ def _say(level: str, message: str) -> None:
         click.echo(f"info: {printable(message)}")
 
 
-def render_site(site: Site, plan: Plan, site_dir: Path | None = None) -> tuple[int, int]:
-    """The pass over the built site, with a one-line account. -> (exit code, warnings)."""
-    result = postbuild.run(site, plan, site_dir, nav=nav_of(site.config_file))
+def render_site(
+    site: Site,
+    plan: Plan,
+    site_dir: Path | None = None,
+    on_shown: Callable[[], Plan | None] | None = None,
+) -> tuple[int, int]:
+    """The pass over the built site, with a one-line account. -> (exit code, warnings).
+    `on_shown`: see postbuild.run."""
+    nav = nav_of(site.config_file)
+    result = postbuild.run(site, plan, site_dir, nav=nav, on_shown=on_shown)
     report_problems(site, result.problems)
     for level, message in result.messages:
         _say(level, message)
@@ -84,7 +92,13 @@ def postbuild_command(config_file: str | None, mode: str | None, site_dir: str |
 
 
 def postbuild_build(
-    gen: Generator, command: list[str], config_file: str, env: dict[str, str], *, strict: bool
+    gen: Generator,
+    command: list[str],
+    config_file: str,
+    env: dict[str, str],
+    *,
+    strict: bool,
+    on_shown: Callable[[], Plan | None] | None = None,
 ) -> int:
     """Build with a generator that runs no plugin of ours (Zensical), then the pass.
     Strict, like the plugin route: a warning (stale text, a broken src) fails the
@@ -99,5 +113,5 @@ def postbuild_build(
     code = subprocess.run(argv, env=env, cwd=site.root).returncode
     if code != 0:
         return code
-    code, more = render_site(site, plan)
+    code, more = render_site(site, plan, on_shown=on_shown)
     return code or (1 if strict and (warnings or more) else 0)

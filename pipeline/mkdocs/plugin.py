@@ -25,9 +25,10 @@ from pipeline.config import site_url_problem, template_vars
 from pipeline.errors import Fatal, Problem
 from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
-from pipeline.plan import State, build_plan
+from pipeline.plan import build_plan
 from pipeline.render.html import inject_alts
 from pipeline.render.llms import NavNode
+from pipeline.render.shown import Recorder, changed_message, pause
 from pipeline.render.site_pass import (
     PageInfo,
     SitePass,
@@ -36,7 +37,7 @@ from pipeline.render.site_pass import (
     frontmatter_problems,
     stale_mode,
 )
-from pipeline.render.texts import PageTexts, plain_text
+from pipeline.render.texts import PageTexts, collect, plain_text
 from pipeline.sidecars import SUFFIX
 from pipeline.source import rendered as rendered_words
 from pipeline.source.cache import ScanCache
@@ -101,8 +102,8 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         self._described: set[str] = set()
         self._nav: list[NavNode] = []
         self._home_url = ""
-        self._record: rendered_words.Record | None = None
-        self._borrowed: dict[str, tuple[str, str]] = {}  # page -> (source fp, fingerprint)
+        self._recorder: Recorder | None = None
+        self._site: Site | None = None
         # mkdocs-static-i18n builds each further language by running the whole build
         # again (same plugin instance, into site_dir/<lang>/): what was said about the
         # tree in the first language's build is not said again.
@@ -137,31 +138,14 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             self._say(level, message)
         for message in corrupt_sidecars(site, plan) + frontmatter_problems(site, plan):
             self._say("warning", message)
-        # Pages whose words come from elsewhere: their rendered words are recorded.
-        self._record = rendered_words.Record(site.state_dir / rendered_words.FILE)
-        if self._adopt is None:
-            # Only the build that first writes the record adopts sidecars made from
-            # sources: they were made before this existed (an upgrade).
-            self._adopt = not (site.state_dir / rendered_words.FILE).exists()
-        self._borrowed = {
-            p.path: (p.source_fingerprint, p.fingerprint)
-            for p in plan.discovery.pages
-            if p.borrowed and p.borrowed != ("generated",)
-        }
-        # Pages made at build time (mkdocs-gen-files): recorded too, from what was made.
+        # Pages whose words come from elsewhere, and pages made at build time
+        # (mkdocs-gen-files): their rendered words are recorded. Only the build that first
+        # writes the record adopts sidecars made from sources (an upgrade).
         self._generated = _generated_pages(files, site.docs_dir, _nav_files(config))
-        known = {p.path: p.fingerprint for p in plan.discovery.pages}
-        for rel, source_fp in self._generated.items():
-            self._borrowed[rel] = (source_fp, known.get(rel, ""))
+        self._recorder = Recorder.for_plan(site, plan, self._generated, adopt=self._adopt)
+        self._adopt = self._recorder.adopt
+        self._site = site
         self._stale_mode = stale_mode(site)
-        sidecars = plan.discovery.sidecars
-        self._made_from = {  # page -> the fingerprint its generated text was made from
-            i.path: sidecars[i.sidecar].fingerprint or ""
-            for i in plan.items
-            if i.path in self._borrowed
-            and i.sidecar in sidecars
-            and i.state in (State.UP_TO_DATE, State.OUTDATED)
-        }
         served = {
             f.dest_uri: f.src_uri
             for f in files
@@ -186,13 +170,29 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             self._pass.texts.pages.setdefault(rel, PageTexts("", ""))
 
     def on_env(self, env, *, config: MkDocsConfig, files: Files):
-        # Every page's front matter is read by now and none is rendered yet: whether the
+        # Every page's content is rendered by now and none is written yet: whether the
         # site has posts decides if any page advertises the feed.
         if self._pass is not None:
             self._pass.has_posts = any(
                 f.page and self._pass.post_date(_info(f.page)) for f in files.documentation_pages()
             )
+            self._show()
         return env
+
+    def _show(self) -> None:
+        """Where `pipeline build` enriches what this build shows (pipeline.render.shown):
+        the record is written, the build pauses, and the texts are read again."""
+        recorder, site = self._recorder, self._site
+        if recorder is None or site is None or not recorder.wants_enrich():
+            return
+        recorder.save()
+        if not pause() or self._pass is None:
+            return
+        plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
+        self._pass.texts = collect(plan)
+        for rel in self._generated:
+            self._pass.texts.pages.setdefault(rel, PageTexts("", ""))
+        recorder.know(plan)
 
     @event_priority(-100)
     def on_nav(self, nav, *, config: MkDocsConfig, files: Files):
@@ -272,17 +272,8 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
     def on_page_content(self, html: str, *, page: Page, config: MkDocsConfig, files: Files):
         if self._pass is None:
             return None
-        borrowed = self._borrowed.get(page.file.src_uri)
-        if borrowed is not None and self._record is not None:
-            made = page.file.src_uri in self._generated
-            self._record.put(
-                page.file.src_uri,
-                borrowed[0],
-                rendered_words.article_text(html),
-                title=plain_text(page.title or ""),
-                generated=made,
-                adopt=bool(self._adopt),
-            )
+        if self._recorder is not None:
+            self._recorder.put(page.file.src_uri, html, plain_text(page.title or ""))
         return self._pass.content(html, _info(page))
 
     def on_post_page(self, output: str, *, page: Page, config: MkDocsConfig) -> str | None:
@@ -301,25 +292,13 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
     def _save_record(self, config: MkDocsConfig) -> None:
         """Write the rendered record; say which pages' rendered words changed since their
         text was made (known only now: the plan was made from the last build's record)."""
-        if self._record is None:
+        if self._recorder is None:
             return
-        self._record.keep_only(self._borrowed)
-        self._record.save()
+        self._recorder.save()
         docs = Path(config.docs_dir)
-        for rel, made_from in sorted(self._made_from.items()):
-            entry = self._record.pages.get(rel)
-            if entry is None:
-                continue
-            if made_from == entry.source:  # made from the source before it was recorded
-                made_from = entry.first
-            if made_from == entry.rendered:
-                continue
-            self._say(
-                "info" if self._stale_mode == "info" else "warning",
-                f"{os.path.relpath(docs / rel)}: its rendered words changed since its "
-                "summary was made (an included file, a docstring or a macro); "
-                "run `python -m pipeline enrich`",
-            )
+        for rel in self._recorder.changed():
+            level = "info" if self._stale_mode == "info" else "warning"
+            self._say(level, changed_message(os.path.relpath(docs / rel)))
 
     def _say(self, level: str, message: str) -> None:
         if (level, message) not in self._said:

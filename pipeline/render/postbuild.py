@@ -33,6 +33,7 @@ from pipeline.model import Site
 from pipeline.plan import Plan
 from pipeline.render.hosting import HOSTING_DIR
 from pipeline.render.llms import FULL_FILE, ROOT_FILE
+from pipeline.render.shown import Recorder, changed_message
 from pipeline.render.site_pass import (
     PageInfo,
     SitePass,
@@ -40,6 +41,7 @@ from pipeline.render.site_pass import (
     nav_from_config,
     nav_from_tree,
     replace_file,
+    stale_mode,
 )
 from pipeline.render.texts import ImageText, SiteTexts, collect
 from pipeline.sidecars import SUFFIX
@@ -297,8 +299,17 @@ def remove_unpublished(site: Site, site_dir: Path) -> list[str]:
     return removed
 
 
-def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None) -> PassResult:
-    """`nav` is the config's `nav:` as written (None: the folder tree, as MkDocs does)."""
+def run(
+    site: Site,
+    plan: Plan,
+    site_dir: Path | None = None,
+    nav: object = None,
+    on_shown: Callable[[], Plan | None] | None = None,
+) -> PassResult:
+    """`nav` is the config's `nav:` as written (None: the folder tree, as MkDocs does).
+    `on_shown` is where `pipeline build` enriches the pages whose rendered words are new
+    (pipeline.render.shown): called once they are recorded and before any page is
+    written, it returns the plan to render from (None: the same)."""
     site_dir = (site_dir or site.site_dir).resolve()
     if not site_dir.is_dir():
         raise Fatal(f"{site_dir}: no built site here; build the site first")
@@ -348,6 +359,16 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
             meta=meta,
             authors=_authors(meta),
         )
+    recorder = Recorder.for_plan(site, plan)
+    if recorder.borrowed:
+        shown_plan = _record_shown(site_dir, mapping, recorder, on_shown)
+        if shown_plan is not None:
+            site_pass.texts = collect(shown_plan)
+            recorder.know(shown_plan)
+        recorder.save()
+        level = "info" if stale_mode(site) == "info" else "warning"
+        for rel in recorder.changed():
+            messages.append((level, changed_message(os.path.relpath(site.docs_dir / rel))))
     site_pass.has_posts = any(site_pass.post_date(info) for info in infos.values())
     abstracts = {
         unquote(info.url): post.abstract
@@ -387,6 +408,26 @@ def run(site: Site, plan: Plan, site_dir: Path | None = None, nav: object = None
     result.notes = site_pass.finish(nav_nodes, home)
     result.messages = messages
     return result
+
+
+def _record_shown(
+    site_dir: Path,
+    mapping: dict[str, str],
+    recorder: Recorder,
+    on_shown: Callable[[], Plan | None] | None,
+) -> Plan | None:
+    """Record what each borrowing page's article shows (the text its markdown copy is
+    made from); when that is new, pause for `on_shown`. -> the plan it returned."""
+    for rel, src in mapping.items():
+        if src in recorder.borrowed:
+            page_html = _read(site_dir, rel)[0]
+            if page_html is not None:
+                start, end = content_span(page_html)
+                recorder.put(src, page_html[start:end])
+    if on_shown is None or not recorder.wants_enrich():
+        return None
+    recorder.save()  # what `on_shown` plans from
+    return on_shown()
 
 
 def nav_titles(nav: object) -> dict[str, str]:
