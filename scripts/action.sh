@@ -116,11 +116,7 @@ run() {
         summary "Status (no key: nothing spent)" pipeline status "${config_args[@]}" || true
         return 0
       fi
-      echo "base=$(git rev-parse HEAD 2>/dev/null || true)" >>"$OUTPUT"
-      # The bot commits; the workflow's own git config is left alone.
-      export GIT_AUTHOR_NAME="github-actions[bot]" GIT_COMMITTER_NAME="github-actions[bot]"
-      export GIT_AUTHOR_EMAIL="41898282+github-actions[bot]@users.noreply.github.com"
-      export GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
+      as_the_bot
       summary "Run" pipeline "${args[@]}" || rc=$?
       summary "Spent (from the ledger)" pipeline report "${config_args[@]}" || true
       return "$rc"
@@ -133,6 +129,12 @@ run() {
         # A frozen build never calls the API, whatever key the workflow passed.
         ANTHROPIC_API_KEY="" pipeline "${args[@]}"
       else
+        # With a key, build enriches what is stale, pages whose words come from
+        # elsewhere included (from what this build shows), and commits it all.
+        if [ "${COMMIT:-false}" = true ]; then
+          args+=(--commit)
+          as_the_bot
+        fi
         pipeline "${args[@]}"
       fi
       ;;
@@ -147,6 +149,14 @@ run() {
       ;;
     *) die "command must be plan, enrich, batch, batch-wait, build, frozen-build or review, not '$command'" ;;
   esac
+}
+
+as_the_bot() {
+  echo "base=$(git rev-parse HEAD 2>/dev/null || true)" >>"$OUTPUT"
+  # The bot commits; the workflow's own git config is left alone.
+  export GIT_AUTHOR_NAME="github-actions[bot]" GIT_COMMITTER_NAME="github-actions[bot]"
+  export GIT_AUTHOR_EMAIL="41898282+github-actions[bot]@users.noreply.github.com"
+  export GIT_COMMITTER_EMAIL=$GIT_AUTHOR_EMAIL
 }
 
 push() {

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import user_text
 from fake_anthropic import FakeAnthropic
 from test_workflows import actionlint, describe  # noqa: F401 (a fixture)
 
@@ -264,6 +265,41 @@ def test_enrich_commits_as_the_bot_and_pushes_only_sidecars_and_ledger(tmp_path,
     assert "x-access-token" not in git(root, "config", "--list")
     assert "### Run\n" in ran.summary and "### Spent (from the ledger)\n" in ran.summary
     assert "Total: 2 requests" in ran.summary
+
+
+def test_build_with_a_key_enriches_what_it_shows_and_commits_it_with_the_record(tmp_path, fake):
+    """publish.yml's direct step: `build` with the key enriches a page that includes a
+    file from what the build shows, and commits its sidecars with the rendered record."""
+    root = small_site(tmp_path)
+    (root / "mkdocs.yml").write_text(
+        SMALL_SITE["mkdocs.yml"]
+        + "markdown_extensions:\n  - pymdownx.snippets:\n      base_path: [.]\n"
+    )
+    (root / "HOURS.md").write_text("Open on Tuesdays from six to nine.\n")
+    (root / "docs" / "hours.md").write_text('# Hours\n\n--8<-- "HOURS.md"\n')
+    (root / ".gitignore").write_text("site/\n.enrich/cache/\n")
+    git_repo(root)
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(root), str(remote)], check=True)
+    git(root, "remote", "add", "origin", str(remote))
+    ran = run_action(
+        root,
+        {"command": "build", "commit": "true", "push": "true", "anthropic-api-key": "test-key"},
+        env=api_env(fake),
+    )
+    assert ran.code == 0, ran.log
+    sent = [m for m in fake.messages() if "Title: Hours" in user_text(m)]
+    assert len(sent) == 1 and "from six to nine" in user_text(sent[0])
+    assert "--8<--" not in user_text(sent[0])
+    files = git(remote, "show", "--name-only", "--format=", "main").splitlines()
+    assert sorted(files) == [
+        ".enrich/ledger.jsonl",
+        ".enrich/rendered.json",
+        "docs/guide.md.enrich.yml",
+        "docs/hours.md.enrich.yml",
+        "docs/index.md.enrich.yml",
+    ]
+    assert git(remote, "log", "-1", "--format=%an", "main") == "github-actions[bot]"
 
 
 def test_push_replays_the_bot_commit_on_a_branch_that_moved(tmp_path, fake):

@@ -274,6 +274,9 @@ def test_publish_triggers_and_concurrency():
 
 
 def test_publish_enriches_in_batch_mode_on_the_schedule_and_directly_otherwise():
+    """Directly means `build` with the key: it enriches pages whose words come from
+    elsewhere from what that build shows (`enrich` alone would send their source, or
+    the last committed record)."""
     doc = load("publish.yml")
     found = {
         cmd: [
@@ -281,9 +284,11 @@ def test_publish_enriches_in_batch_mode_on_the_schedule_and_directly_otherwise()
             for job_id, job in doc["jobs"].items()
             for i in uses_action(job, cmd)
         ]
-        for cmd in ("enrich", "batch")
+        for cmd in ("enrich", "batch", "build")
     }
-    (direct,), (batch,) = found["enrich"], found["batch"]
+    assert found["enrich"] == []
+    (direct,) = [(j, s) for j, s in found["build"] if "anthropic-api-key" in s["with"]]
+    (batch,) = found["batch"]
     assert "github.event_name == 'schedule'" in batch[1]["if"]
     assert "github.event_name != 'schedule'" in direct[1]["if"]
     for job_id, s in (batch, direct):

@@ -12,7 +12,7 @@ from pipeline.cli.common import has_key, load_plan, report_problems
 from pipeline.cli.enrich import enrich_command
 from pipeline.cli.generators import AUTO, CONFIG_FILES, choose
 from pipeline.cli.status import display_path
-from pipeline.config import check_site_dir, config_path, yaml_tags
+from pipeline.config import check_site_dir, config_path, load_site, yaml_tags
 from pipeline.generator import Generator
 from pipeline.plan import State
 from pipeline.render.shown import run_with_pauses
@@ -70,8 +70,24 @@ class _EnrichShown:
 
 
 def build_command(
-    config_file: str | None, *, frozen: bool = False, strict: bool = True, generator: str = AUTO
+    config_file: str | None,
+    *,
+    frozen: bool = False,
+    strict: bool = True,
+    generator: str = AUTO,
+    commit: bool = False,
 ) -> int:
+    code = _build(config_file, frozen=frozen, strict=strict, generator=generator)
+    if commit and not frozen and code != 2:
+        # What was paid for is committed whatever the build's outcome (CI pushes it).
+        from pipeline.cli.gitcommit import commit_results
+
+        site = load_site(config_file, CONFIG_FILES)
+        commit_results(site, None, head="enrich: texts and rendered record from `pipeline build`")
+    return code
+
+
+def _build(config_file: str | None, *, frozen: bool, strict: bool, generator: str) -> int:
     """`make build`: enrich when a key is set, then build with the generator (`--strict`
     by default): the plugin renders during `mkdocs build` / `properdocs build`; after
     `zensical build` our post-build pass does.

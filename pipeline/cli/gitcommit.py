@@ -31,8 +31,9 @@ def pathspecs(site: Site) -> list[str]:
     ]
 
 
-def commit_results(site: Site, summary, note: str = "") -> bool:
-    """Stage only sidecars and state files; commit when something changed. -> committed?"""
+def commit_results(site: Site, summary, note: str = "", head: str = "") -> bool:
+    """Stage only sidecars and state files; commit when something changed. -> committed?
+    `head`: the message's first line when there is no single run's summary to tell."""
     if _git(site, "rev-parse", "--is-inside-work-tree", check=False).returncode != 0:
         raise Fatal(f"{site.root}: --commit needs a git work tree")
     listed = _git(
@@ -50,7 +51,7 @@ def commit_results(site: Site, summary, note: str = "") -> bool:
     if not paths:
         click.echo("Nothing to commit.")
         return False
-    message = _message(summary, note)
+    message = head or _message(summary, note)
     _git(site, "add", "-A", "--", *paths)
     # Paths given: only these are committed, whatever else the index holds.
     _git(site, "commit", "--quiet", "-m", message, "--", *paths)

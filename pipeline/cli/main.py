@@ -192,14 +192,21 @@ def report(
     help="Build with MkDocs or ProperDocs (the plugin renders) or Zensical (then the "
     "post-build pass). auto: the one whose config this is, else the first installed.",
 )
-def build(config_file: str, frozen: bool, strict: bool, generator: str) -> int:
+@click.option(
+    "--commit",
+    is_flag=True,
+    help="Commit the sidecars, the ledger and the rendered record afterwards (CI).",
+)
+def build(config_file: str, frozen: bool, strict: bool, generator: str, commit: bool) -> int:
     """Enrich (when ANTHROPIC_API_KEY is set), then build the site, `--strict` by default.
 
     Exits non-zero when enrichment failed for an item or a sidecar is corrupt, though
     the site is still built."""
     from pipeline.cli.build import build_command
 
-    return build_command(config_file, frozen=frozen, strict=strict, generator=generator)
+    return build_command(
+        config_file, frozen=frozen, strict=strict, generator=generator, commit=commit
+    )
 
 
 @cli.command()
