@@ -5,7 +5,8 @@ copy cache keeps every language (real `mkdocs build`, tmp_path, both layouts).""
 from __future__ import annotations
 
 import pytest
-from sitebuild import build
+from conftest import title_of, user_text
+from sitebuild import build, run_in
 
 pytest.importorskip("mkdocs_static_i18n")
 
@@ -111,3 +112,42 @@ def test_copy_cache_keeps_every_language(i18n):
     ok(i18n)
     second = {p.name: p.read_bytes() for p in cache.glob("markdown-copies*.json")}
     assert second == first  # a warm build converts and rewrites nothing
+
+
+def test_pipeline_build_enriches_each_language_from_what_it_shows(site, fake_api):
+    """With snippets, each language's build pauses where it has shown its pages' words:
+    the English and the French page that include a file are each sent once, with the
+    included text, and every page carries its summary after one `pipeline build`."""
+    site.set_config(
+        I18N.format(layout="suffix", site_url="site_url: https://example.org/")
+        + f"markdown_extensions:\n  - pymdownx.snippets:\n      base_path: [{site.root}]\n"
+    )
+    for (lang, name), text in PAGES.items():
+        site.write(source("suffix", lang, name), text)
+    (site.root / "HOURS.md").write_text("Tuesdays, six to nine.\n")
+    (site.root / "HEURES.md").write_text("Le mardi, de dix-huit à vingt et une heures.\n")
+    site.write("hours.md", '# Hours\n\n--8<-- "HOURS.md"\n')
+    site.write("hours.fr.md", '# Horaires\n\n--8<-- "HEURES.md"\n')
+    fake_api.responses_by_marker["Tuesdays, six to nine"] = {
+        "summary": "Open Tuesday evenings.",
+        "abstract": "The co-op opens on Tuesdays, six to nine.",
+    }
+    fake_api.responses_by_marker["Le mardi"] = {
+        "summary": "Ouvert le mardi soir.",
+        "abstract": "La coopérative ouvre le mardi, de 18 h à 21 h.",
+    }
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    titles = sorted(title_of(b) for b in fake_api.messages())
+    assert titles == ["Accueil", "Guide", "Guide", "Home", "Horaires", "Hours"]
+    assert "--8<--" not in "".join(user_text(b) for b in fake_api.messages())
+    out = site.root / "site"
+    english = (out / "hours" / "index.html").read_text()
+    french = (out / "fr" / "hours" / "index.html").read_text()
+    assert '<meta name="description" content="Open Tuesday evenings.">' in english
+    assert '<meta name="description" content="Ouvert le mardi soir.">' in french
+    assert "La coopérative ouvre le mardi" in (out / "fr" / "llms.txt").read_text()
+    fake_api.reset()
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert fake_api.calls("/v1/messages") == 0

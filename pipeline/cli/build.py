@@ -48,7 +48,10 @@ class _EnrichShown:
 
     def __call__(self) -> None:
         _, plan = load_plan(self.config_file)
-        new = {(i.kind, i.path) for i in plan.stale()} - self.tried
+        # A page this build has not shown (mkdocs-static-i18n shows one language per
+        # build) waits for the build that shows it.
+        unseen = {(i.kind, i.path) for i in _unseen(plan)}
+        new = {(i.kind, i.path) for i in plan.stale()} - self.tried - unseen
         if not new or self.fatal:
             return
         click.echo(
@@ -56,7 +59,7 @@ class _EnrichShown:
             "(an include, a docstring, a macro, a page made at build time): "
             "enriching them before the pages are written."
         )
-        code = enrich_command(self.config_file, leave=frozenset(self.tried))
+        code = enrich_command(self.config_file, leave=frozenset(self.tried | unseen))
         self.tried |= new
         if code == 2:
             self.fatal = True
