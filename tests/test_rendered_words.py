@@ -4,6 +4,7 @@ what the page shows, and its fingerprint follows it (real `mkdocs build`, tmp_pa
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 
 import pytest
@@ -206,26 +207,45 @@ def test_damaged_record_is_read_as_empty(tmp_path, damage):
 # --- upgrading real sites costs nothing ----------------------------------------------------
 
 
+def demo_copy(tmp_path):
+    """The demo site (content/ and mkdocs.yml, which lists the plugin) in tmp_path."""
+    from conftest import ROOT
+
+    root = tmp_path / "demo"
+    shutil.copytree(ROOT / "content", root / "content")
+    shutil.copy(ROOT / "mkdocs.yml", root / "mkdocs.yml")
+    return root
+
+
 @pytest.mark.corpus
-@pytest.mark.parametrize("name", ["mkdocs-material", "textual-blog"])
-def test_upgrading_a_real_site_with_snippets_spends_nothing(corpus_copy, name, fake_api):
+@pytest.mark.parametrize(
+    ("name", "borrowing"),
+    [("mkdocs-material", 1), ("textual-blog", 17), ("fastapi", 0), ("demo", 0)],
+)
+def test_upgrading_a_real_site_spends_nothing(corpus_copy, tmp_path, name, borrowing, fake_api):
     """Sidecars made as before (from the source), then the first build that records the
-    pages using snippets: every page stays as it was, and enrich sends nothing."""
+    pages using snippets: every page stays as it was, and enrich sends nothing. fastapi
+    and the demo borrow no words: their build records nothing."""
     from pipeline.__main__ import main
 
-    root = corpus_copy(name)
-    config = enable_plugin(root)
+    root = demo_copy(tmp_path) if name == "demo" else corpus_copy(name)
+    config = root / "mkdocs.yml" if name == "demo" else enable_plugin(root)
     assert main(["enrich", "-f", str(config), "--only", "pages", "--concurrency", "8"]) == 0
-    before = {p: p.read_bytes() for p in (root / "docs").rglob("*.md.enrich.yml")}
+    docs = root / ("content" if name == "demo" else "docs")
+    before = {p: p.read_bytes() for p in docs.rglob("*.md.enrich.yml")}
     proc = mkdocs_build(config, root / "built")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "rendered words changed" not in proc.stderr
-    record = json.loads((root / ".enrich" / "rendered.json").read_text())
-    assert len(record["pages"]) > 0  # the site does borrow words: the case is real
+    record_file = root / ".enrich" / "rendered.json"
+    if borrowing:
+        record = json.loads(record_file.read_text())
+        assert len(record["pages"]) == borrowing  # the site does borrow words: the case is real
+    else:
+        assert not record_file.exists()
     fake_api.reset()
     assert main(["enrich", "-f", str(config), "--only", "pages"]) == 0
     assert fake_api.messages() == []
-    assert {p: p.read_bytes() for p in (root / "docs").rglob("*.md.enrich.yml")} == before
+    assert {p: p.read_bytes() for p in docs.rglob("*.md.enrich.yml")} == before
 
 
 # --- pages made at build time (mkdocs-gen-files + literate-nav: the API reference recipe) ---
