@@ -26,18 +26,17 @@ from pathlib import Path
 
 from pipeline import sidecars as store
 from pipeline.enrich.api import MessagesAPI
-from pipeline.enrich.pricing import cost
 from pipeline.enrich.results import (
     Attempt,
     Outcome,
     Summary,
     Verdict,
     judge_error,
-    judge_reply,
     record,
     second_try,
     settle,
     store_outcome,
+    take_reply,
 )
 from pipeline.enrich.runner import MAX_OUTPUT, Work
 from pipeline.errors import Fatal, Problem
@@ -240,19 +239,7 @@ def collect(
             )
             out.records.append(log(status=kind, error=why))
         else:
-            dollars = cost(attempt.model, reply.usage, batch=True) or 0.0
-            out.usage, out.dollars = reply.usage, dollars
-            verdict = judge_reply(entry["kind"], reply)
-            out.records.append(
-                log(
-                    status=verdict.status,
-                    error=verdict.reason,
-                    usage=reply.usage,
-                    dollars=dollars,
-                    request_id=reply.request_id,
-                    retried=attempt.number > 1,
-                )
-            )
+            verdict = take_reply(out, reply, attempt, log, batch=True)
         _settle(plan, out, verdict, attempt, item, entry, configured, fallback_model, result)
     for cid, entry in entries.items():
         if cid not in seen:

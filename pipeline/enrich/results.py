@@ -34,7 +34,7 @@ from typing import Literal
 from pipeline import sidecars as store
 from pipeline.enrich import ledger
 from pipeline.enrich.api import Reply
-from pipeline.enrich.pricing import Usage
+from pipeline.enrich.pricing import Usage, cost
 from pipeline.enrich.replies import Invalid, check
 from pipeline.errors import Fatal, Problem, SidecarError
 from pipeline.model import PROMPT_VERSIONS, ItemKind
@@ -120,6 +120,30 @@ def judge_reply(kind: ItemKind, reply: Reply) -> Verdict:
     status = "cut" if checked.cut else "ok"
     reason = f"cut to fit: {', '.join(checked.cut)}" if checked.cut else ""
     return Verdict(status, fields=checked.fields, reason=reason)
+
+
+def take_reply(
+    out: Outcome, reply: Reply, attempt: Attempt, log, *, batch: bool = False, cut: bool = False
+) -> Verdict:
+    """A reply that was paid for, direct or from a batch: its verdict; its usage, cost and
+    ledger line (`log`: `record` with the request's fields bound) go into `out`. `cut`:
+    the page was cut to the input budget (noted on a kept reply's line)."""
+    dollars = cost(attempt.model, reply.usage, batch=batch) or 0.0
+    out.usage += reply.usage
+    out.dollars += dollars
+    verdict = judge_reply(out.item.kind, reply)
+    out.records.append(
+        log(
+            status=verdict.status,
+            error=verdict.reason,
+            usage=reply.usage,
+            dollars=dollars,
+            request_id=reply.request_id,
+            retried=attempt.number > 1,
+            input_cut=cut and verdict.kept,
+        )
+    )
+    return verdict
 
 
 def judge_error(message: str, *, permanent: bool, transient: bool) -> Verdict:

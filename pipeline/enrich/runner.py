@@ -41,12 +41,12 @@ from pipeline.enrich.results import (
     Outcome,
     Summary,
     judge_error,
-    judge_reply,
     params_for,
     record,
     second_try,
     settle,
     store_outcome,
+    take_reply,
 )
 from pipeline.errors import Fatal, ItemError, Problem, RequestFailed
 from pipeline.fsutil import UnsafePath, atomic_write, inside, read_regular
@@ -298,21 +298,7 @@ def run_one(
             # A key revoked mid-run: an earlier attempt was billed and must be logged.
             out.fatal, out.problem = e, Problem(item.path, str(e))
             return out
-        spent = cost(attempt.model, reply.usage) or 0.0
-        out.usage += reply.usage
-        out.dollars += spent
-        verdict = judge_reply(item.kind, reply)
-        out.records.append(
-            log(
-                status=verdict.status,
-                error=verdict.reason,
-                usage=reply.usage,
-                dollars=spent,
-                request_id=reply.request_id,
-                retried=attempt.number > 1,
-                input_cut=work.cut if verdict.kept else False,
-            )
-        )
+        verdict = take_reply(out, reply, attempt, log, cut=work.cut)
         following = None if verdict.kept else second_try(verdict, attempt, params, fallback_model)
         if following is None:
             settle(out, verdict, attempt, model)
