@@ -26,6 +26,7 @@ from fake_anthropic import FakeAnthropic
 from test_workflows import actionlint, describe  # noqa: F401 (a fixture)
 
 import pipeline
+from pipeline.render.markdown_copy import markdown_copy
 from pipeline.render.site_pass import CopyCache
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -427,11 +428,12 @@ def test_a_stale_markdown_copy_entry_is_never_used(tmp_path):
     path = tmp_path / "markdown-copies.json"
     old = CopyCache(path)
     args = {"title": "T", "page_url": "t/", "copy_path": "t.md"}
-    first = old.get("<article><h1>T</h1><p>one</p></article>", **args)
+    first = markdown_copy("<article><h1>T</h1><p>one</p></article>", **args)
+    old.put(old.key("<article><h1>T</h1><p>one</p></article>", **args), first)
     old.save()
     restored = CopyCache(path)
-    changed = restored.get("<article><h1>T</h1><p>two</p></article>", **args)
-    assert "one" in first and "two" in changed and "one" not in changed
+    assert restored.cached(restored.key("<article><h1>T</h1><p>two</p></article>", **args)) is None
+    assert restored.cached(restored.key("<article><h1>T</h1><p>one</p></article>", **args)) == first
 
 
 # --- the action file and the workflows that use it --------------------------------------------

@@ -44,7 +44,6 @@ from bs4 import BeautifulSoup, Tag
 from markdownify import ATX, MarkdownConverter
 
 from pipeline.render.html import Tag as HtmlTag
-from pipeline.render.html import scan, splice
 from pipeline.render.llms import DIRECTIVE_PREFIX, escape_inline, guard_line, md_heading, md_text
 
 # Bounds of one conversion (issue 23.3). Real pages: the deepest article of the three
@@ -202,15 +201,6 @@ def excerpt_links(page_html: str) -> list[list[str]]:
 # each label before its block).
 _HUMAN_ONLY = frozenset({"headerlink", "tabbed-labels"})
 HUMAN_ONLY_ATTR = "data-markdown-ignore"
-
-
-def mark_human_only(content_html: str) -> str:
-    """Mark those elements `data-markdown-ignore`: the agent-docs spec's way of saying
-    "for human readers, not expected in the markdown", which its parity check honours.
-    Every other byte of the page is unchanged."""
-    if not may_hold_human_only(content_html):
-        return content_html
-    return splice(content_html, human_only_edits(scan(content_html, {"a", "div"}).tags))
 
 
 def may_hold_human_only(content_html: str) -> bool:

@@ -264,15 +264,6 @@ class CopyCache:
     def put(self, key: str, text: str) -> None:
         self._new[key] = text
 
-    def get(self, content: str, **args) -> str:
-        """The copy (markdown_copy's arguments); raises CopyTooLarge as it does."""
-        key = self.key(content, **args)
-        text = self.cached(key)
-        if text is None:
-            text = markdown_copy(content, **args)
-            self.put(key, text)
-        return text
-
     def save(self) -> None:
         if self.path is None or self._new.keys() == self._old.keys():
             return
