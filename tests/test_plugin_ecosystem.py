@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import png_bytes, title_of
-from sitebuild import build, parse_page
+from sitebuild import build, parse_page, run_in
 
 MACROS_SITE = """
 site_name: Macros
@@ -194,3 +194,31 @@ def test_social_cards_one_set_of_tags_card_alt_and_summary_on_card(site, fake_ap
     # The content image keeps its own alt in the page.
     (img,) = parse_page(site.root / "site" / "workshop" / "index.html").imgs
     assert img["alt"] == "A wooden bench"
+
+
+def test_social_card_of_a_page_enriched_during_the_pause_shows_its_summary(site, fake_api):
+    """The card is drawn before the build pauses; a page whose summary comes from that
+    pause (its words are an included file's) gets its card drawn again, with it."""
+    social_site(site, "social", "enrich")
+    site.config.write_text(
+        site.config.read_text()
+        + f"markdown_extensions:\n  - pymdownx.snippets:\n      base_path: [{site.root}]\n"
+    )
+    (site.root / "BENCH.md").write_text("The bench stands by the north window.\n")
+    site.write("index.md", "# Home\n\nThe co-op fixes bikes.\n")
+    site.write("workshop.md", '# Workshop\n\n--8<-- "BENCH.md"\n')
+    site.write(
+        "same/workshop.md",
+        "---\ndescription: Where the co-op's bench is.\n---\n\n# Workshop\n\nOur bench.\n",
+    )
+    fake_api.responses_by_marker["north window"] = {
+        "summary": "Where the co-op's bench is.",
+        "abstract": "The bench stands by the north window.",
+    }
+    proc = run_in(site, "pipeline", "build", key="test-key", base_url=fake_api.url)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "enriched from what this build shows" in proc.stdout
+    by = {name: content for _, name, content in metas(site.root / "site/workshop/index.html")}
+    assert by["description"] == "Where the co-op's bench is."
+    cards = site.root / "site" / "assets" / "images" / "social"
+    assert (cards / "workshop.png").read_bytes() == (cards / "same" / "workshop.png").read_bytes()

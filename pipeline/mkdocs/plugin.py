@@ -176,23 +176,54 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             self._pass.has_posts = any(
                 f.page and self._pass.post_date(_info(f.page)) for f in files.documentation_pages()
             )
-            self._show()
+            self._show(config, files)
         return env
 
-    def _show(self) -> None:
+    def _show(self, config: MkDocsConfig, files: Files) -> None:
         """Where `pipeline build` enriches what this build shows (pipeline.render.shown):
         the record is written, the build pauses, and the texts are read again."""
-        recorder, site = self._recorder, self._site
-        if recorder is None or site is None or not recorder.wants_enrich():
+        recorder, site, site_pass = self._recorder, self._site, self._pass
+        if recorder is None or site is None or site_pass is None or not recorder.wants_enrich():
             return
         recorder.save()
-        if not pause() or self._pass is None:
+        if not pause():
             return
+        before = site_pass.texts.pages
         plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
-        self._pass.texts = collect(plan)
+        site_pass.texts = collect(plan)
         for rel in self._generated:
-            self._pass.texts.pages.setdefault(rel, PageTexts("", ""))
+            site_pass.texts.pages.setdefault(rel, PageTexts("", ""))
         recorder.know(plan)
+        if _social_cards(config):
+            changed = [
+                f.page
+                for f in files.documentation_pages()
+                if f.page is not None
+                and site_pass.texts.pages.get(f.src_uri) != before.get(f.src_uri)
+            ]
+            self._redraw_cards(changed, config)
+
+    def _redraw_cards(self, pages: list[Page], config: MkDocsConfig) -> None:
+        """Material's social plugin drew these pages' cards (on_page_markdown) before the
+        pause gave them their summary: draw them again with it. Through the plugin's
+        own job table (Material 9.x, frozen since its end of life); a social plugin
+        without one keeps the cards it drew."""
+        social = config.plugins.get("material/social") or config.plugins.get("social")
+        jobs = getattr(social, "card_pool_jobs", None)
+        pool = getattr(social, "card_pool", None)
+        generate = getattr(social, "_generate", None)
+        layout_of = getattr(social, "_config", None)
+        if not (isinstance(jobs, dict) and pool and callable(generate) and callable(layout_of)):
+            return
+        for page in pages:
+            src = page.file.src_uri
+            if src not in jobs:
+                continue  # no card for this page (excluded)
+            if src in self._described:
+                page.meta.pop("description", None)
+                self._described.discard(src)
+            self._describe(page, self._pass.page_texts(_info(page)) if self._pass else None)
+            jobs[src] = pool.submit(generate, layout_of("cards_layout", page), page, config)
 
     @event_priority(-100)
     def on_nav(self, nav, *, config: MkDocsConfig, files: Files):
