@@ -94,6 +94,18 @@ class Plan:
     def outdated(self) -> list[Item]:
         return [i for i in self.items if i.state is State.OUTDATED]
 
+    def unshown(self) -> list[Item]:
+        """Stale pages with borrowed words (an include, a docstring, a macro) that no
+        build has shown as they are now (a new page, or its source edited since): text
+        made now would be made from their source, not from what readers see."""
+        borrowed = {p.path for p in self.discovery.pages if p.borrowed}
+        shown = self.discovery.rendered
+        return [
+            i
+            for i in self.stale()
+            if i.kind == "page" and i.path in borrowed and i.path not in shown
+        ]
+
 
 def _excluded(site: Site, path: str) -> bool:
     return any(fnmatch.fnmatch(path, pat) for pat in site.options.exclude)

@@ -394,17 +394,36 @@ def test_pipeline_build_enriches_what_the_build_shows_changed(snippets, fake_api
     assert fake_api.messages() == []
 
 
-def test_after_the_first_record_a_page_adopts_no_text_made_from_its_source(snippets, fake_api):
+def test_after_the_first_record_enrich_waits_for_a_build_to_show_a_page(snippets, fake_api):
     """Once the record exists, text made from a borrowing page's source (a new page, or
-    its source edited, enriched before a build showed it) is not what it shows."""
+    its source edited, before a build showed it) would not be adopted: enrich does not
+    pay for it, says why, and sends the page once a build has shown it."""
     site = snippets
     ok(site)  # the record exists now
+    assert site.run("enrich").code == 0
     (site.root / "FAQ.md").write_text("Tuesdays only, from six to nine.\n")
     site.write("faq.md", '# FAQ\n\n--8<-- "FAQ.md"\n')
-    assert site.run("enrich").code == 0  # no build since: made from the source
-    assert "--8<--" in sent_text(fake_api, "FAQ")
+    fake_api.reset()
+    result = site.run("enrich")
+    assert result.code == 0
+    assert "1 page(s) take words from elsewhere that no build has shown yet" in result.out
+    assert fake_api.calls("/v1/messages") == 0
+    assert page_states(site)["faq.md"] == "new"
     ok(site)
-    assert page_states(site)["faq.md"] == "changed"
+    assert site.run("enrich").code == 0
+    assert [title_of(b) for b in fake_api.messages()] == ["FAQ"]
+    assert "Tuesdays only" in sent_text(fake_api, "FAQ")
+    assert page_states(site)["faq.md"] == "up-to-date"
+
+
+def test_enrich_force_sends_a_page_no_build_has_shown(snippets, fake_api):
+    site = snippets
+    ok(site)
+    assert site.run("enrich").code == 0
+    site.write("faq.md", '# FAQ\n\n--8<-- "README.md"\n')
+    fake_api.reset()
+    assert site.run("enrich", "--force", "content/faq.md").code == 0
+    assert [title_of(b) for b in fake_api.messages()] == ["FAQ"]
 
 
 def test_pipeline_build_shows_a_new_borrowing_page_before_sending_it(snippets, fake_api):

@@ -24,17 +24,6 @@ def _borrows_words(plan) -> bool:
     return any(p.borrowed for p in plan.discovery.pages) or bool(plan.site.expanders)
 
 
-def _unseen(plan) -> list:
-    """Stale pages with borrowed words the last build did not show as they are now (a new
-    page, or its source edited since): enriching them now would send their source."""
-    borrowed = {p.path for p in plan.discovery.pages if p.borrowed}
-    return [
-        i
-        for i in plan.stale()
-        if i.kind == "page" and i.path in borrowed and i.path not in plan.discovery.rendered
-    ]
-
-
 class _EnrichShown:
     """`pipeline build`'s side of the pause (pipeline.render.shown): when the build has
     recorded what pages with borrowed words show, enrich the pages it found new or
@@ -50,7 +39,7 @@ class _EnrichShown:
         _, plan = load_plan(self.config_file)
         # A page this build has not shown (mkdocs-static-i18n shows one language per
         # build) waits for the build that shows it.
-        unseen = {(i.kind, i.path) for i in _unseen(plan)}
+        unseen = {(i.kind, i.path) for i in plan.unshown()}
         new = {(i.kind, i.path) for i in plan.stale()} - self.tried - unseen
         if not new or self.fatal:
             return
@@ -138,7 +127,7 @@ def _build(config_file: str | None, *, frozen: bool, strict: bool, generator: st
     elif has_key():
         # Pages with borrowed words no build has shown yet are enriched from what this
         # build shows, during its pause (pipeline.render.shown), not from their source.
-        later: set[tuple[str, str]] = {(i.kind, i.path) for i in _unseen(plan)}
+        later: set[tuple[str, str]] = {(i.kind, i.path) for i in plan.unshown()}
         if later:
             click.echo(
                 f"{len(later)} page(s) take words from elsewhere that no build has shown "

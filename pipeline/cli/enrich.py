@@ -75,6 +75,20 @@ def enrich_command(
     report_problems(site, plan.problems)
     problems: list[Problem] = list(plan.problems)
     items, chosen_problems = select(plan, opts)
+    if plan.discovery.recorded:
+        # Once a build has recorded what pages show, text made from a page's source is
+        # not adopted: sending it now would pay twice (here, and after the next build).
+        unshown = {
+            (i.kind, i.path)
+            for i in plan.unshown()
+            if (i.kind, i.path) not in leave and i.path not in opts.force
+        }
+        if unshown:
+            click.echo(
+                f"{len(unshown)} page(s) take words from elsewhere that no build has shown "
+                "yet: not sent. `python -m pipeline build` enriches them from what it shows."
+            )
+            leave = leave | unshown
     items = [i for i in items if (i.kind, i.path) not in leave]
     report_problems(site, chosen_problems)
     problems += chosen_problems

@@ -113,6 +113,9 @@ class Discovery:
     files: frozenset[str] = frozenset()
     # Pages whose fingerprint is their rendered words': page -> the recorded entry.
     rendered: dict[str, rendered_words.Entry] = field(default_factory=dict)
+    # A build has written the rendered record (text made from a page's source is then
+    # no longer adopted: pipeline.source.rendered).
+    recorded: bool = False
 
 
 # --- walking docs_dir ---------------------------------------------------------------------
@@ -429,6 +432,7 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
     pages = read_all("page", [r for r in page_rels if r not in unpublished], read_page)
     wanted_images: set[str] = set()
     record = rendered_words.Record(site.state_dir / rendered_words.FILE)
+    found.recorded = (site.state_dir / rendered_words.FILE).exists()
     # Sidecars made from the source of a page now fingerprinted by its rendered words
     # still match: source fingerprint -> the first rendered one recorded for it.
     adopted: dict[str, str] = {}
