@@ -224,6 +224,9 @@ def _page_item(site, page: PageSource, found, page_fp, model) -> Item:
     state, sidecar, detail = _classify(
         home, [], page.fingerprint, found, page_fp, model, PAGE_PROMPT_VERSION
     )
+    if state in STALE and page.borrowed and page.path not in found.rendered and found.recorded:
+        shown = "no build has shown its words yet: `python -m pipeline build` enriches it"
+        detail = f"{detail}; {shown}" if detail else shown
     return item(state, detail=detail, sidecar=sidecar)
 
 

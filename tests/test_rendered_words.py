@@ -409,6 +409,8 @@ def test_after_the_first_record_enrich_waits_for_a_build_to_show_a_page(snippets
     assert "1 page(s) take words from elsewhere that no build has shown yet" in result.out
     assert fake_api.calls("/v1/messages") == 0
     assert page_states(site)["faq.md"] == "new"
+    (faq,) = [i for i in site.status()["items"] if i["path"] == "faq.md"]
+    assert "no build has shown its words yet" in faq["detail"]
     ok(site)
     assert site.run("enrich").code == 0
     assert [title_of(b) for b in fake_api.messages()] == ["FAQ"]
