@@ -123,7 +123,7 @@ def test_a_bad_ref_is_one_line_and_nothing_is_written(site3):
 def test_since_without_html_is_a_usage_error(site3):
     result = site3.run("report", "--review", "--since", "HEAD")
     assert result.code == 2
-    assert "--since and --all go with --html" in result.err
+    assert "--since, --all and --link-base go with --html" in result.err
 
 
 def test_flagged_items_come_first(site3, fake_api):
