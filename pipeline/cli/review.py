@@ -20,6 +20,7 @@ import io
 import os
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -150,16 +151,14 @@ def display_thumbnail(p: Prepared, edge: int = DISPLAY_EDGE) -> Thumbnail:
     enough, else them shrunk to `edge` px, as WebP or PNG, whichever is smaller (PNG,
     lossless, wins on flat diagrams). Never the original file: the reviewer sees what the
     model saw."""
-    sent = {
-        "sent_media_type": p.media_type,
-        "sent_bytes": len(p.data),
-        "sent_width": p.width,
-        "sent_height": p.height,
-    }
+    as_sent = Thumbnail(
+        p.media_type, p.data, p.width, p.height, p.media_type, len(p.data), p.width, p.height
+    )
     if max(p.width, p.height) <= edge:
-        return Thumbnail(p.media_type, p.data, p.width, p.height, **sent)
-    with Image.open(io.BytesIO(p.data)) as im:
-        im.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+        return as_sent
+    with Image.open(io.BytesIO(p.data)) as opened:
+        opened.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+        im: Image.Image = opened
         if im.mode not in ("RGB", "RGBA"):  # prepare() makes L, LA, RGB or RGBA
             im = im.convert("RGBA" if "A" in im.mode else "RGB")
         webp, png = io.BytesIO(), io.BytesIO()
@@ -169,7 +168,7 @@ def display_thumbnail(p: Prepared, edge: int = DISPLAY_EDGE) -> Thumbnail:
     media_type, data = min(
         ("image/webp", webp.getvalue()), ("image/png", png.getvalue()), key=lambda c: len(c[1])
     )
-    return Thumbnail(media_type, data, width, height, **sent)
+    return replace(as_sent, media_type=media_type, data=data, width=width, height=height)
 
 
 def _thumbnail(plan: Plan, item: Item) -> tuple[Thumbnail | None, str]:

@@ -1,13 +1,14 @@
 """The review page: one self-contained HTML file to judge generated text with the image in view.
 
 A pure function of plain data (`Review` -> str): the CLI gathers what changed, the
-thumbnails (made from the downscaled bytes the model was sent) and the review
-heuristic's flags; this module only lays them out. No external asset and no script: styles are inline and
-images are `data:` URIs, so the file reads the same from a CI artifact, a mail
-attachment or a laptop without a network. Every value is escaped once, with
-`html.escape`, at the point it enters the markup: generated or committed text can never
-add an element or an attribute. A link is written only if it is relative or http(s):
-the CLI checks the base it was given, and this module never trusts it blindly.
+thumbnails (made from the downscaled bytes the model was sent, whose size the page
+states) and the review heuristic's flags; this module only lays them out. No external
+asset and no script: styles are inline and images are `data:` URIs, so the file reads
+the same from a CI artifact, a mail attachment or a laptop without a network. Every
+value is escaped once, with `html.escape`, at the point it enters the markup: generated
+or committed text can never add an element or an attribute. A link is written only if
+it is relative or http(s): the CLI checks the base it was given, and this module does
+not take it on trust.
 """
 
 from __future__ import annotations
