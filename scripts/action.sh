@@ -17,6 +17,7 @@
 #   COMMIT, PUSH     "true" to commit the sidecars (and push them)
 #   STRICT           "false" for --no-strict
 #   REVIEW_HTML, SINCE   for `review`: where the page goes, and the git ref to compare with
+#   GITHUB_REPOSITORY, GITHUB_SHA, GITHUB_EVENT_PATH  for `review`: the commit its links point at
 #   BASE_SHA, PUSH_TOKEN for `push`
 #   PYTHON           the interpreter (default: python, the one setup-python put on PATH)
 #   GITHUB_STEP_SUMMARY, GITHUB_OUTPUT, GITHUB_REF, GITHUB_SERVER_URL, GITHUB_REPOSITORY, RUNNER_TEMP
@@ -139,9 +140,22 @@ run() {
       fi
       ;;
     review)
-      local html=${REVIEW_HTML:-enrich-review.html} args=()
+      local html=${REVIEW_HTML:-enrich-review.html} args=() sha=""
       args=(report --review --html "$html" "${config_args[@]}")
       [ -n "${SINCE:-}" ] && args+=(--since "$SINCE")
+      # On GitHub, the page links each file to the forge at the commit reviewed: a pull
+      # request's head (GITHUB_SHA is its merge commit), so links work from the artifact.
+      if [ -n "${GITHUB_REPOSITORY:-}" ]; then
+        if [ -f "${GITHUB_EVENT_PATH:-}" ]; then
+          sha=$("$PY" -c 'import json, sys; e = json.load(open(sys.argv[1]))
+print(((e.get("pull_request") or {}).get("head") or {}).get("sha") or "")' \
+            "$GITHUB_EVENT_PATH" 2>/dev/null) || sha=""
+        fi
+        [ -n "$sha" ] || sha=${GITHUB_SHA:-}
+        if [[ "$sha" =~ ^[0-9a-f]{40}$ ]]; then
+          args+=(--link-base "${GITHUB_SERVER_URL:-https://github.com}/$GITHUB_REPOSITORY/blob/$sha/")
+        fi
+      fi
       printf "## %s\n\n" "Review" >>"$SUMMARY"
       summary "Items to review" pipeline "${args[@]}" || rc=$?
       echo "html=$html" >>"$OUTPUT"

@@ -39,7 +39,13 @@ def load_review(path: Path) -> Review:
     for d in data["images"]:
         t = d.get("thumbnail")
         thumb = (
-            Thumbnail(t["media_type"], base64.b64decode(t["data_base64"]), t["width"], t["height"])
+            Thumbnail(
+                t["media_type"],
+                base64.b64decode(t["data_base64"]),
+                t["width"],
+                t["height"],
+                **{k: v for k, v in t.items() if k.startswith("sent_")},
+            )
             if t
             else None
         )
@@ -134,3 +140,21 @@ def test_lengths_are_shown_against_the_limits():
 def test_the_same_review_gives_the_same_bytes():
     review = load_review(FIXTURES / "hostile-and-limits.json")
     assert render_review(review) == render_review(load_review(FIXTURES / "hostile-and-limits.json"))
+
+
+def test_only_relative_or_http_links_become_links():
+    review = load_review(FIXTURES / "links-and-sent.json")
+    parsed = parse(render_review(review))
+    hrefs = [a["href"] for t, a in parsed.tags if t == "a"]
+    # javascript: (any case), a tab inside the scheme and a protocol-relative URL stay text.
+    assert hrefs == [review.images[0].file, review.images[0].sidecar, review.pages[0].file]
+    text = "".join(parsed.text)
+    assert "img/small.png.enrich.yml" in text and "guide.md.enrich.yml" in text
+
+
+def test_the_page_states_the_size_sent_beside_the_smaller_thumbnail():
+    review = load_review(FIXTURES / "links-and-sent.json")
+    text = "".join(parse(render_review(review)).text)
+    assert "Sent512 × 384 px, JPEG, 48,213 bytes (shown here at 4 × 3)" in text
+    assert "Sent4 × 3 px, PNG, 75 bytes" in text  # shown as sent: no "shown here"
+    assert "Sent4 × 3 px, PNG, 75 bytes (" not in text

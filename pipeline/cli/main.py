@@ -122,6 +122,14 @@ def enrich(
     )
 
 
+def _link_base(value: str | None) -> str | None:
+    if value is None:
+        return None
+    from pipeline.cli.review import checked_link_base
+
+    return checked_link_base(value)
+
+
 @cli.command()
 @config_option
 @click.option("--review", is_flag=True, help="List what a person should look at.")
@@ -144,6 +152,13 @@ def enrich(
 @click.option(
     "--all", "everything", is_flag=True, help="With --html: every item, whatever changed."
 )
+@click.option(
+    "--link-base",
+    metavar="URL",
+    callback=lambda _ctx, _param, value: _link_base(value),
+    help="With --html: link each file and sidecar to URL followed by its path from the "
+    "repository root (e.g. https://github.com/OWNER/REPO/blob/SHA/), not relative to the page.",
+)
 def report(
     config_file: str,
     review: bool,
@@ -153,17 +168,18 @@ def report(
     html: str | None,
     since: str | None,
     everything: bool,
+    link_base: str | None,
 ) -> int:
     """Tokens, dollars and requests per run and in total, and impact per token."""
     from pipeline.cli.report import report_command
 
-    if (since or everything) and html is None:
-        raise click.UsageError("--since and --all go with --html")
+    if (since or everything or link_base) and html is None:
+        raise click.UsageError("--since, --all and --link-base go with --html")
     page = None
     if html is not None:
         from pipeline.cli.review import page_writer
 
-        page = page_writer(html, since=since, everything=everything)
+        page = page_writer(html, since=since, everything=everything, link_base=link_base)
     return report_command(
         config_file,
         review=review or html is not None,

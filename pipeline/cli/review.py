@@ -4,21 +4,32 @@ Which items: those whose source, sidecar or image file changed since `--since RE
 (default: the merge base of HEAD with the default branch), uncommitted and untracked
 files included. Without git, or with no default branch to compare with, every item with
 generated (or edited) text. `--all`: every item.
+
+Links to each item's file and sidecar are relative to the page's own folder (they work
+where the page was written, inside the repository or not), or, with `--link-base URL`,
+that URL followed by the file's path from the repository root: a page downloaded from
+CI then links to the files on the forge at the reviewed commit.
+
+Thumbnails are made from the very bytes the model was sent (prepare()), shrunk to
+DISPLAY_EDGE for the page; the page states the size that was sent.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import click
+from PIL import Image
 
 from pipeline.cli.report import review_rows
-from pipeline.enrich.prepare import prepare
+from pipeline.enrich.prepare import Prepared, prepare
 from pipeline.errors import Fatal, ItemError
 from pipeline.fsutil import atomic_write
 from pipeline.plan import Item, Plan, State
@@ -33,6 +44,9 @@ from pipeline.render.review_page import (
 )
 
 DEFAULT_BRANCHES = ("origin/HEAD", "origin/main", "origin/master", "main", "master")
+# The longest side of a thumbnail on the page: the image column is 16rem (256 CSS px) wide.
+DISPLAY_EDGE = 256
+WEBP_QUALITY = 80
 
 
 def _git(cwd: Path, *args: str) -> subprocess.CompletedProcess:
@@ -88,9 +102,73 @@ def _selected(plan: Plan, since: str | None, everything: bool) -> tuple[list[Ite
     return picked, f"Items generated or changed since {since[:12]}{how}."
 
 
-def _link(html_dir: Path, docs: Path, rel: str) -> str:
-    """The sidecar's address relative to the page: a space or `#` in a name stays a name."""
-    return quote(Path(os.path.relpath(docs / rel, html_dir)).as_posix())
+def checked_link_base(url: str) -> str:
+    """`--link-base`, ending in `/`; click.BadParameter (a usage error, one line saying
+    why) for anything but an http(s) URL with a host, no query and no fragment."""
+    bad = not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url)
+    parts = urlsplit(url) if not bad else None
+    if (
+        parts is None
+        or parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or "\\" in url
+    ):
+        raise click.BadParameter(
+            "must be an http(s) URL such as https://github.com/OWNER/REPO/blob/SHA/, "
+            f"not {url!r}"
+        )
+    return url.rstrip("/") + "/"
+
+
+def repository_root(site_root: Path, docs: Path) -> Path:
+    """What `--link-base` paths start from: git's top level, else the config file's folder."""
+    top = _git(docs, "rev-parse", "--show-toplevel")
+    if top.returncode == 0 and top.stdout.strip():
+        return Path(top.stdout.strip()).resolve()
+    return site_root.resolve()
+
+
+def _linker(html_path: Path, docs: Path, base: str | None, root: Path) -> Callable[[str], str]:
+    """docs-relative path -> its link. Quoted: a space, `#` or `?` in a name stays a name."""
+    html_dir = html_path.resolve().parent
+
+    def link(rel: str) -> str:
+        target = docs / rel
+        if base is not None:
+            try:
+                return base + quote(target.relative_to(root).as_posix())
+            except ValueError:  # docs_dir outside the repository: the local link is all there is
+                pass
+        return quote(Path(os.path.relpath(target, html_dir)).as_posix())
+
+    return link
+
+
+def display_thumbnail(p: Prepared, edge: int = DISPLAY_EDGE) -> Thumbnail:
+    """What the page shows of the image the model was sent: those bytes when they are small
+    enough, else them shrunk to `edge` px, as WebP or PNG, whichever is smaller (PNG,
+    lossless, wins on flat diagrams). Never the original file: the reviewer sees what the
+    model saw."""
+    as_sent = Thumbnail(
+        p.media_type, p.data, p.width, p.height, p.media_type, len(p.data), p.width, p.height
+    )
+    if max(p.width, p.height) <= edge:
+        return as_sent
+    with Image.open(io.BytesIO(p.data)) as opened:
+        opened.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+        im: Image.Image = opened
+        if im.mode not in ("RGB", "RGBA"):  # prepare() makes L, LA, RGB or RGBA
+            im = im.convert("RGBA" if "A" in im.mode else "RGB")
+        webp, png = io.BytesIO(), io.BytesIO()
+        im.save(webp, "WEBP", quality=WEBP_QUALITY)
+        im.save(png, "PNG")  # optimize=True: 4x the time for 1-2 % here
+        width, height = im.size
+    media_type, data = min(
+        ("image/webp", webp.getvalue()), ("image/png", png.getvalue()), key=lambda c: len(c[1])
+    )
+    return replace(as_sent, media_type=media_type, data=data, width=width, height=height)
 
 
 def _thumbnail(plan: Plan, item: Item) -> tuple[Thumbnail | None, str]:
@@ -98,16 +176,23 @@ def _thumbnail(plan: Plan, item: Item) -> tuple[Thumbnail | None, str]:
         p = prepare(plan.site.docs_dir / item.path, item.path, plan.site.options.image_max_edge)
     except ItemError as e:
         return None, f"no thumbnail: {e}"
-    return Thumbnail(p.media_type, p.data, p.width, p.height), ""
+    return display_thumbnail(p), ""
 
 
 def build_review(
-    plan: Plan, records: list[dict], html_path: Path, *, since: str | None, everything: bool
+    plan: Plan,
+    records: list[dict],
+    html_path: Path,
+    *,
+    since: str | None,
+    everything: bool,
+    link_base: str | None = None,
 ) -> Review:
     items, covers = _selected(plan, since, everything)
     sidecars = plan.discovery.sidecars
     docs = plan.site.docs_dir
-    html_dir = html_path.resolve().parent
+    root = repository_root(plan.site.root, docs) if link_base is not None else docs
+    link_to = _linker(html_path, docs, link_base, root)
     flags: dict[str, list[Flag]] = {}
     for what, path, why in review_rows(plan, records):
         flags.setdefault(path, []).append(Flag(what, why))
@@ -117,7 +202,8 @@ def build_review(
     images: list[ImageEntry] = []
     for item in sorted(items, key=lambda i: (i.kind, i.path)):
         car = sidecars.get(item.sidecar) if item.sidecar else None
-        link = _link(html_dir, docs, item.sidecar) if item.sidecar else ""
+        link = link_to(item.sidecar) if item.sidecar else ""
+        file = link_to(item.path)
         own = list(flags.get(item.path, []))
         if item.state is State.SKIPPED:  # changed, but cannot be used: say why
             own.append(Flag("skipped", item.detail))
@@ -134,6 +220,7 @@ def build_review(
                     abstract=car.abstract if car else "",
                     sidecar=link,
                     sidecar_name=item.sidecar or "",
+                    file=file,
                     flags=tuple(own),
                 )
             )
@@ -151,6 +238,7 @@ def build_review(
                 decorative=bool(car and car.decorative),
                 sidecar=link,
                 sidecar_name=item.sidecar or "",
+                file=file,
                 thumbnail=thumb,
                 thumbnail_note=note,
                 uses=tuple(Use(r.page, r.line, r.heading, r.context) for r in uses),
@@ -165,17 +253,27 @@ def build_review(
 
 
 def page_writer(
-    html: str, *, since: str | None, everything: bool
+    html: str, *, since: str | None, everything: bool, link_base: str | None = None
 ) -> Callable[[Plan, list[dict]], Review]:
     """What `report --review --html` calls with the plan and the ledger's records."""
-    return partial(write_review_page, html=html, since=since, everything=everything)
+    return partial(
+        write_review_page, html=html, since=since, everything=everything, link_base=link_base
+    )
 
 
 def write_review_page(
-    plan: Plan, records: list[dict], *, html: str, since: str | None, everything: bool
+    plan: Plan,
+    records: list[dict],
+    *,
+    html: str,
+    since: str | None,
+    everything: bool,
+    link_base: str | None = None,
 ) -> Review:
     path = Path(html)
-    review = build_review(plan, records, path, since=since, everything=everything)
+    review = build_review(
+        plan, records, path, since=since, everything=everything, link_base=link_base
+    )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, render_review(review).encode("utf-8"))

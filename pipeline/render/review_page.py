@@ -1,17 +1,20 @@
 """The review page: one self-contained HTML file to judge generated text with the image in view.
 
 A pure function of plain data (`Review` -> str): the CLI gathers what changed, the
-thumbnails (the downscaled bytes the model was sent) and the review heuristic's flags;
-this module only lays them out. No external asset and no script: styles are inline and
-images are `data:` URIs, so the file reads the same from a CI artifact, a mail
-attachment or a laptop without a network. Every value is escaped once, with
-`html.escape`, at the point it enters the markup: generated or committed text can never
-add an element or an attribute.
+thumbnails (made from the downscaled bytes the model was sent, whose size the page
+states) and the review heuristic's flags; this module only lays them out. No external
+asset and no script: styles are inline and images are `data:` URIs, so the file reads
+the same from a CI artifact, a mail attachment or a laptop without a network. Every
+value is escaped once, with `html.escape`, at the point it enters the markup: generated
+or committed text can never add an element or an attribute. A link is written only if
+it is relative or http(s): the CLI checks the base it was given, and this module does
+not take it on trust.
 """
 
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass, field
 from html import escape
 
@@ -36,10 +39,17 @@ class Use:
 
 @dataclass(frozen=True)
 class Thumbnail:
-    media_type: str  # image/png or image/jpeg: what prepare() made
+    """What the page shows (`data`, at most a few hundred pixels), and what the model was
+    sent (`sent_*`, from prepare()): the page states the latter, the size that was paid for."""
+
+    media_type: str  # image/png, image/jpeg or image/webp
     data: bytes
     width: int
     height: int
+    sent_media_type: str = ""  # "" when nothing is known of what was sent
+    sent_bytes: int = 0
+    sent_width: int = 0
+    sent_height: int = 0
 
 
 @dataclass(frozen=True)
@@ -49,8 +59,9 @@ class ImageEntry:
     source: str = ""  # generated | edited | author | "" (no text yet)
     alt: str = ""
     decorative: bool = False
-    sidecar: str = ""  # the link to the sidecar, relative to the HTML file ("" for none)
+    sidecar: str = ""  # the link to the sidecar: relative to the HTML file, or http(s)
     sidecar_name: str = ""  # the sidecar's docs-relative path, as shown
+    file: str = ""  # the link to the image file itself, the same way ("" for none)
     thumbnail: Thumbnail | None = None
     thumbnail_note: str = ""  # why there is none
     uses: tuple[Use, ...] = ()
@@ -67,6 +78,7 @@ class PageEntry:
     abstract: str = ""
     sidecar: str = ""
     sidecar_name: str = ""
+    file: str = ""  # the link to the page's source file
     flags: tuple[Flag, ...] = ()
 
 
@@ -113,10 +125,39 @@ def _text(value: str) -> str:
     return f'<span class="text">{escape(value)}</span>'
 
 
+# A relative reference (no scheme before the first `/`, `?` or `#`), or http(s) with a host.
+_SAFE_HREF = re.compile(r"(?i)^(https?://[^/?#\s]+|(?!//)(?![a-z][a-z0-9+.-]*:)\S*$)")
+
+
+def _link(link: str, name: str) -> str:
+    """`name` as code, linked to `link` when it is a link this page may hold."""
+    code = f"<code>{escape(name or link)}</code>"
+    if not link or not _SAFE_HREF.match(link) or any(ord(c) < 32 or ord(c) == 127 for c in link):
+        return code
+    return f'<a href="{escape(link)}">{code}</a>'
+
+
 def _sidecar(link: str, name: str) -> str:
     if not link:
         return '<span class="none">no sidecar yet</span>'
-    return f'<a href="{escape(link)}"><code>{escape(name or link)}</code></a>'
+    return _link(link, name)
+
+
+def _file(link: str, name: str) -> str:
+    return f"<dt>File</dt><dd>{_link(link, name)}</dd>" if link else ""
+
+
+def _sent(t: Thumbnail) -> str:
+    if not t.sent_bytes:
+        return ""
+    kind = t.sent_media_type.removeprefix("image/").upper()
+    shown = ""
+    if (t.width, t.height) != (t.sent_width, t.sent_height):
+        shown = f" (shown here at {t.width} × {t.height})"
+    return (
+        f"<dt>Sent</dt><dd>{t.sent_width} × {t.sent_height} px, {escape(kind)}, "
+        f"{t.sent_bytes:,} bytes{shown}</dd>"
+    )
 
 
 def _flags(flags: tuple[Flag, ...]) -> str:
@@ -139,11 +180,13 @@ def _use(u: Use) -> str:
 
 
 def _image(e: ImageEntry) -> str:
+    sent = ""
     if e.thumbnail is not None:
         t = e.thumbnail
         uri = f"data:{t.media_type};base64,{base64.b64encode(t.data).decode('ascii')}"
         # alt="": the alt text under review is written out beside it, as text.
         thumb = f'<img src="{escape(uri)}" alt="" width="{t.width}" height="{t.height}">'
+        sent = _sent(t)
     else:
         thumb = f'<p class="none">{escape(e.thumbnail_note or "no thumbnail")}</p>'
     if e.decorative:
@@ -159,7 +202,7 @@ def _image(e: ImageEntry) -> str:
         f'<div class="image"><div>{thumb}</div><div><dl>'
         f"<dt>Alt text</dt><dd>{alt}</dd>{length}"
         f"<dt>State</dt><dd>{_state(e.state, e.source)}</dd>"
-        f"<dt>Used on</dt><dd>{uses_dd}</dd>"
+        f"<dt>Used on</dt><dd>{uses_dd}</dd>{sent}{_file(e.file, e.path)}"
         f"<dt>Sidecar</dt><dd>{_sidecar(e.sidecar, e.sidecar_name)}</dd>"
         f"</dl>{_flags(e.flags)}</div></div></article>\n"
     )
@@ -173,7 +216,7 @@ def _page(e: PageEntry) -> str:
         f"<dt>Length</dt><dd>{_length(e.summary, SUMMARY_MAX)}</dd>"
         f"<dt>Abstract</dt><dd>{_text(e.abstract)}</dd>"
         f"<dt>Length</dt><dd>{_length(e.abstract, ABSTRACT_MAX)}</dd>"
-        f"<dt>State</dt><dd>{_state(e.state, e.source)}</dd>"
+        f"<dt>State</dt><dd>{_state(e.state, e.source)}</dd>{_file(e.file, e.path)}"
         f"<dt>Sidecar</dt><dd>{_sidecar(e.sidecar, e.sidecar_name)}</dd>"
         f"</dl>{_flags(e.flags)}</article>\n"
     )
