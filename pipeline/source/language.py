@@ -107,6 +107,21 @@ def theme_language(theme: object) -> str | None:
     return normalize(theme.get("language")) or normalize(theme.get("locale"))
 
 
+def i18n_default(plugins: object) -> str | None:
+    """The default language of mkdocs-static-i18n from mkdocs.yml `plugins:` (the one its
+    unsuffixed pages are in), or None without the plugin or a default."""
+    entries = plugins.items() if isinstance(plugins, dict) else []
+    if isinstance(plugins, list):
+        entries = [e for p in plugins if isinstance(p, dict) for e in p.items()]
+    for name, options in entries:
+        if name != "i18n" or not isinstance(options, dict):
+            continue
+        for lang in options.get("languages") or ():
+            if isinstance(lang, dict) and lang.get("default") is True:
+                return normalize(lang.get("locale"))
+    return None
+
+
 _identifier = None
 
 
