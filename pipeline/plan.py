@@ -231,9 +231,12 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
             continue
         primary = _primary(site, files, found, by_lang)
         for lang, lang_refs in sorted(by_lang.items()):
+            # Named by the copy this language's pages use most (fr/img/logo.png).
+            uses = Counter(r.target for r in lang_refs)
+            mine = sorted(files, key=lambda f: (-uses[f.path], len(f.path), f.path))
             items.append(
                 _image_item(
-                    site, files, lang_refs, found, image_fp, model, opted_out, lang, primary, True
+                    site, mine, lang_refs, found, image_fp, model, opted_out, lang, primary, True
                 )
             )
 

@@ -74,9 +74,9 @@ def collect(plan: Plan) -> SiteTexts:
         for ref in page.refs:
             if ref.target and ref.alt and ref.alt.strip():
                 author_alt.setdefault(ref.target, {}).setdefault(lang, ref.alt.strip())
-    # An image used in several languages has one item each, all named by its first path.
-    per_image = Counter(i.path for i in plan.items if i.kind == "image")
-    several: dict[str, dict[str, ImageText | None]] = {}  # first path -> lang -> text
+    # An image used in several languages has one item each, all of the same bytes.
+    per_image = Counter(i.fingerprint for i in plan.items if i.kind == "image")
+    several: dict[str | None, dict[str, ImageText | None]] = {}  # fingerprint -> lang -> text
     for item in plan.items:
         sc = sidecars.get(item.sidecar) if item.sidecar else None
         if sc is not None and sc.failed:
@@ -97,7 +97,7 @@ def collect(plan: Plan) -> SiteTexts:
                 abstract=fit(abstract, ABSTRACT_MAX) if abstract else "",
             )
         elif item.kind == "image":
-            split = per_image[item.path] > 1
+            split = item.fingerprint is not None and per_image[item.fingerprint] > 1
             written = [
                 alts.get(item.lang) if split else next(iter(alts.values()))
                 for p in item.paths
@@ -110,14 +110,14 @@ def collect(plan: Plan) -> SiteTexts:
                 # A person may have typed a newline or a tab into the sidecar: fold it.
                 text = ImageText("" if sc.decorative else clean(sc.alt), sc.decorative)
             if split:
-                several.setdefault(item.path, {})[item.lang] = text
+                several.setdefault(item.fingerprint, {})[item.lang] = text
             elif text is not None:
                 for path in item.paths or (item.path,):
                     images[path] = text
     for item in plan.items:
-        if item.kind != "image" or item.path not in several:
+        if item.kind != "image" or item.fingerprint not in several:
             continue
-        texts = several.pop(item.path)
+        texts = several.pop(item.fingerprint)
         # A page of no known language (one a plugin made) shows the first language's.
         base = next((t for t in texts.values() if t is not None), ImageText("", False))
         shared = ImageText(base.alt, base.decorative, texts)
