@@ -10,6 +10,7 @@ import yaml
 from conftest import png_bytes, title_of, user_text
 from sitebuild import build, parse_page
 
+from pipeline import sidecars as store
 from pipeline.model import DEFAULT_MODEL, IMAGE_PROMPT_VERSION
 from pipeline.sidecars import text_hash
 from pipeline.source.fingerprint import bytes_fingerprint
@@ -234,3 +235,126 @@ def test_a_translation_added_later_keeps_the_old_sidecar_for_english(site, fake_
     assert [user_text(b).split("\n", 1)[0] for b in sent] == ["Language: French (fr)"]
     assert sidecar(site, "img/logo.png.enrich.yml")["alt"] == "A green bicycle wheel logo"
     assert sidecar(site, "img/logo.png.fr.enrich.yml")["lang"] == "fr"
+
+
+# --- the rest of the life of a sidecar, per language ---------------------------------------
+
+
+def enriched(site, fake_api) -> dict[str, str]:
+    """The suffix-layout site enriched: {lang: alt}."""
+    write_site(site, "suffix")
+    assert site.run("enrich").code == 0
+    homes = HOMES["suffix"]
+    return {lang: sidecar(site, homes[lang])["alt"] for lang in ("en", "fr")}
+
+
+def test_moving_the_image_costs_nothing_and_keeps_each_language(site, fake_api):
+    alts = enriched(site, fake_api)
+    (site.docs / "img/logo.png").rename(site.docs / "img/brand.png")
+    for rel in ("index.md", "index.fr.md"):
+        path = site.docs / rel
+        path.write_text(path.read_text().replace("img/logo.png", "img/brand.png"))
+    fake_api.reset()
+    assert site.run("enrich").code == 0
+    assert fake_api.messages() == []
+    assert sidecar(site, "img/brand.png.enrich.yml")["alt"] == alts["en"]
+    assert sidecar(site, "img/brand.png.fr.enrich.yml")["alt"] == alts["fr"]
+    assert not (site.docs / "img/logo.png.fr.enrich.yml").exists()
+    status = site.status()
+    assert status["orphans"] == []
+    assert {i["state"] for i in status["items"] if i["kind"] == "image"} == {"up-to-date"}
+
+
+def test_both_sidecars_of_a_removed_image_are_orphans_and_pruned(site, fake_api):
+    enriched(site, fake_api)
+    (site.docs / "img/logo.png").unlink()
+    site.write("index.md", "# Home\n\nNo logo now.\n")
+    site.write("index.fr.md", "# Accueil\n\nPlus de logo.\n")
+    assert site.status()["orphans"] == ["img/logo.png.enrich.yml", "img/logo.png.fr.enrich.yml"]
+    assert site.run("prune").code == 0
+    assert not list(site.docs.rglob("*.png.*enrich.yml"))
+
+
+def test_a_corrupt_language_sidecar_skips_that_language_only(site, fake_api):
+    enriched(site, fake_api)
+    site.write("img/logo.png.fr.enrich.yml", "alt: [unclosed\n")
+    fake_api.reset()
+    result = site.run("enrich")
+    assert result.code != 0
+    assert "Traceback" not in result.err
+    lines = [line for line in result.err.splitlines() if "logo.png" in line]
+    assert len(lines) == 1 and lines[0].startswith("content/img/logo.png.fr.enrich.yml:")
+    assert "corrupt sidecar" in lines[0]
+    assert fake_api.messages() == []  # never overwritten, and English is up to date
+    images = {i["lang"]: i["state"] for i in site.status()["items"] if i["kind"] == "image"}
+    assert images == {"en": "up-to-date", "fr": "skipped"}
+
+
+def test_a_lang_that_is_not_a_language_tag_is_refused(site, fake_api):
+    enriched(site, fake_api)
+    path = site.docs / "img/logo.png.fr.enrich.yml"
+    path.write_text(path.read_text().replace("lang: fr", "lang: <script>"))
+    result = site.run("status", "--json")
+    assert result.code != 0 and "Traceback" not in result.err
+    [line] = [line for line in result.err.splitlines() if line.strip()]
+    assert line.startswith("content/img/logo.png.fr.enrich.yml:")
+    assert "lang must be a language tag" in line
+
+
+def test_batch_route_sends_and_stores_each_language(site, fake_api):
+    write_site(site, "suffix")
+    config = site.config.read_text().replace(
+        "  - enrich\n", "  - enrich:\n      batch_poll_seconds: 0.01\n"
+    )
+    site.config.write_text(config)
+    assert site.run("enrich", "--batch").code == 0
+    creates = [
+        r.body for r in fake_api.requests if r.method == "POST" and r.path == "/v1/messages/batches"
+    ]
+    [create] = creates
+    images = [r for r in create["requests"] if title_of(r["params"]) == "logo.png"]
+    lines = sorted(user_text(r["params"]).split("\n", 1)[0] for r in images)
+    assert lines == ["Language: English (en)", "Language: French (fr)"]
+    # A direct run does not pay again for what waits in the batch, in either language.
+    result = site.run("enrich")
+    assert "4 item(s) are pending in a batch: skipped" in result.out
+    fake_api.batch_polls_before_end = 0
+    assert site.run("enrich", "--batch").code == 0
+    homes = HOMES["suffix"]
+    assert sidecar(site, homes["en"])["lang"] == "en"
+    assert sidecar(site, homes["fr"])["lang"] == "fr"
+    states = {i["lang"]: i["state"] for i in site.status()["items"] if i["kind"] == "image"}
+    assert states == {"en": "up-to-date", "fr": "up-to-date"}
+    fake_api.reset()
+    assert site.run("enrich", "--batch").code == 0
+    assert fake_api.calls("/v1/messages/batches", method="POST") == 0
+
+
+@pytest.mark.parametrize(
+    ("sidecar_rel", "source", "lang"),
+    [
+        ("img/logo.png.enrich.yml", "img/logo.png", ""),
+        ("img/logo.png.fr.enrich.yml", "img/logo.png", "fr"),
+        ("img/logo.png.pt-BR.enrich.yml", "img/logo.png", "pt-BR"),
+        ("img/logo.png.zh-Hant.enrich.yml", "img/logo.png", "zh-Hant"),
+        # Not a language: a file name with dots, a page, an image whose extension it is.
+        ("img/my.logo.png.enrich.yml", "img/my.logo.png", ""),
+        ("guide.fr.md.enrich.yml", "guide.fr.md", ""),
+        ("img/diagram.fr.enrich.yml", "img/diagram.fr", ""),
+        ("img/logo.png.old.enrich.yml", "img/logo.png.old", ""),
+        ("img/logo.png.FR.enrich.yml", "img/logo.png.FR", ""),
+    ],
+)
+def test_a_sidecar_name_gives_its_source_and_language(sidecar_rel, source, lang):
+    assert store.split(sidecar_rel) == (source, lang)
+    assert store.sidecar_path(source, lang) == sidecar_rel
+
+
+def test_write_back_puts_each_language_its_alt(site, fake_api):
+    write_site(site, "suffix")
+    result = site.run("enrich", "--write-back")
+    assert result.code == 0, result.err
+    homes = HOMES["suffix"]
+    english, french = (sidecar(site, homes[lang])["alt"] for lang in ("en", "fr"))
+    assert f"![{english}](img/logo.png)" in (site.docs / "index.md").read_text()
+    assert f"![{french}](img/logo.png)" in (site.docs / "index.fr.md").read_text()
