@@ -7,7 +7,8 @@ carries `Language: Polish (pl)`, taken, first that applies, from:
 1. the page's front matter `lang` or `language`;
 2. the i18n file layout of mkdocs-static-i18n: a suffix (`page.fr.md`) or a top folder
    (`fr/page.md`), only when the code is a language we know;
-3. the site's `theme.language` (Material) or `theme.locale` (mkdocs theme);
+3. the site's: mkdocs-static-i18n's default language (its unsuffixed pages are in it),
+   else `theme.language` (Material) or `theme.locale` (mkdocs theme);
 4. else the text itself, by py3langid: its model ships inside the package (no download
    at run time), it is deterministic, small, and right on a short paragraph of the
    languages we test (en, de, fr, es, pl, ja, zh and more).
