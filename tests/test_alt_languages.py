@@ -173,6 +173,12 @@ def test_a_hand_edit_of_the_french_sidecar_is_kept(site, fake_api, layout):
     assert fake_api.messages() == []
     images = {i["lang"]: i["state"] for i in site.status()["items"] if i["kind"] == "image"}
     assert images == {"en": "up-to-date", "fr": "edited"}
+    # The text output says which language the item is for.
+    lines = [line.split() for line in site.run("status").out.splitlines()]
+    french = HOMES[layout]["fr"].removesuffix(".fr.enrich.yml")
+    assert [line[:4] for line in lines if line[:1] == ["edited"]] == [
+        ["edited", "image", french, "[fr]"]
+    ]
     assert yaml.safe_load(home.read_text(encoding="utf-8"))["alt"] == "Logo vert de la coopérative"
 
 
