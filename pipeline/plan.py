@@ -25,11 +25,13 @@ sidecar). A page's language here is the one it declares: front matter `lang`, th
 file layout (`page.fr.md`, `fr/page.md`), else the site's (theme.language, or the i18n
 plugin's default); "" when none says (a single-language site without theme.language: one
 group, as before). One language, the image's first, keeps the plain sidecar
-(`logo.png.enrich.yml`): the one that sidecar records (`lang:`), else, for a sidecar made
-before languages were told apart or none yet, the undeclared group, else the site's
-language, else that of the first page using it. Each other language has
-`logo.png.<lang>.enrich.yml`. An image used in one language only keeps exactly the one
-plain sidecar it always had.
+(`logo.png.enrich.yml`): the one that sidecar records (`lang:`); for a sidecar made
+before alts were per language, the one its alt is written in (py3langid, among the
+languages of the pages using the image; when too short to tell, that of the first page
+using it, which is the one it was asked in); with no plain sidecar yet, the pages that
+declare no language, else the site's language, else that of the first page using it.
+Each other language has `logo.png.<lang>.enrich.yml`. An image used in one language only
+keeps exactly the one plain sidecar it always had.
 """
 
 from __future__ import annotations
@@ -280,16 +282,39 @@ def _page_item(site, page: PageSource, found, page_fp, model) -> Item:
 
 def _primary(site: Site, files: list[ImageFile], found: Discovery, by_lang) -> str:
     """The language the image's plain sidecar serves (see the module docstring)."""
-    for f in files:
-        sc = found.sidecars.get(sidecar_path(f.path))
-        if sc is not None and sc.lang:
+    plain = [sc for f in files if (sc := found.sidecars.get(sidecar_path(f.path))) is not None]
+    for sc in plain:
+        if sc.lang:
             return sc.lang
+    if plain and len(by_lang) > 1:
+        return _made_for(plain[0], by_lang)
     if "" in by_lang or not by_lang:
         return ""
     if site.language and site.language in by_lang:
         return site.language
-    first = min((r.page, lang) for lang, refs in by_lang.items() for r in refs)
-    return first[1]
+    return _first_page_language(by_lang)
+
+
+def _made_for(sc: Sidecar, by_lang) -> str:
+    """The language a sidecar made before alts were per language is in, among those of
+    the pages using the image now: the language its alt is written in; else, when the
+    alt is too short to tell (or decorative), that of the first page using it, which is
+    the one it was asked in."""
+    declared = sorted(k for k in by_lang if k)
+    if sc.alt:
+        detected = language.detect(sc.alt)
+        if detected and detected in {k.split("-")[0] for k in declared}:
+            return language.closest(sc.alt, declared) or ""
+        if "" in by_lang:  # not a declared language: the pages that declare none
+            return ""
+        found = language.closest(sc.alt, declared)
+        if found:
+            return found
+    return _first_page_language(by_lang)
+
+
+def _first_page_language(by_lang) -> str:
+    return min((r.page, lang) for lang, refs in by_lang.items() for r in refs)[1]
 
 
 def _image_item(
@@ -309,7 +334,9 @@ def _image_item(
         home=home,
         paths=paths,
         pages=pages,
-        lang=lang if several or tag else "",
+        # Recorded (and shown) whenever the plain sidecar's language could not be told
+        # later from the pages alone: several languages, or not the site's.
+        lang=lang if several or tag or lang not in ("", site.language) else "",
     )
     if all(_excluded(site, p) for p in paths):
         return item(State.SKIPPED, detail="excluded by config")

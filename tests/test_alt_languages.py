@@ -364,3 +364,26 @@ def test_write_back_puts_each_language_its_alt(site, fake_api):
     english, french = (sidecar(site, homes[lang])["alt"] for lang in ("en", "fr"))
     assert f"![{english}](img/logo.png)" in (site.docs / "index.md").read_text()
     assert f"![{french}](img/logo.png)" in (site.docs / "index.fr.md").read_text()
+
+
+def test_a_french_sidecar_made_before_keeps_serving_french(site, fake_api):
+    """An i18n site upgraded: its one sidecar, made before alts were per language, is in
+    French (made while only the French page used the image). French keeps it, whatever
+    the order of the pages; only English is asked for."""
+    write_site(site, "folder")
+    (site.docs / "fr/img/logo.png").unlink()
+    site.write("fr/index.md", FRENCH.replace("img/logo.png", "../en/img/logo.png"))
+    _old_sidecar(site, "en/img/logo.png")
+    path = site.docs / "en/img/logo.png.enrich.yml"
+    french = "Logo vert d'une roue de vélo sur fond blanc"
+    text = path.read_text().replace("A green bicycle wheel logo", french)
+    path.write_text(
+        text.replace(text_hash("A green bicycle wheel logo", False), text_hash(french, False))
+    )
+    assert site.run("enrich", "--only", "images").code == 0
+    sent = image_requests(fake_api)
+    assert [user_text(b).split("\n", 1)[0] for b in sent] == ["Language: English (en)"]
+    assert sidecar(site, "en/img/logo.png.enrich.yml")["alt"] == french
+    assert sidecar(site, "en/img/logo.png.en.enrich.yml")["lang"] == "en"
+    images = {i["lang"]: i["state"] for i in site.status()["items"] if i["kind"] == "image"}
+    assert images == {"en": "up-to-date", "fr": "up-to-date"}

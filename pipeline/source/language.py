@@ -141,6 +141,21 @@ def detect(text: str) -> str | None:
     return code if code in NAMES else None
 
 
+def closest(text: str, candidates: list[str]) -> str | None:
+    """Which of `candidates` `text` is written in: the detected language when it is one of
+    them, else the candidate the detector ranks highest; None when the text is too short
+    to tell (an alt of a few words) or when `candidates` is empty."""
+    if not candidates or sum(ch.isalpha() for ch in text[:2000]) < _MIN_LETTERS:
+        return None
+    detect(text)  # loads the model
+    assert _identifier is not None
+    by_subtag = {c.split("-")[0]: c for c in candidates}
+    for code, _score in _identifier.rank(text[:4000]):
+        if code in by_subtag:
+            return by_subtag[code]
+    return None
+
+
 def resolve(meta: dict, rel: str, site_language: str | None, text: str) -> Language:
     """The language of one page, first source that applies (see the module docstring)."""
     for key in ("lang", "language"):
