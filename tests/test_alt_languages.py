@@ -387,3 +387,23 @@ def test_a_french_sidecar_made_before_keeps_serving_french(site, fake_api):
     assert sidecar(site, "en/img/logo.png.en.enrich.yml")["lang"] == "en"
     images = {i["lang"]: i["state"] for i in site.status()["items"] if i["kind"] == "image"}
     assert images == {"en": "up-to-date", "fr": "up-to-date"}
+
+
+def test_an_image_first_used_in_french_only_stays_french_when_english_uses_it(site, fake_api):
+    write_site(site, "suffix")
+    site.write("index.md", "# Home\n\nThe co-op fixes bikes.\n")
+    assert site.run("enrich", "--only", "images").code == 0
+    assert [user_text(b).split("\n", 1)[0] for b in image_requests(fake_api)] == [
+        "Language: French (fr)"
+    ]
+    # Not the site's language (English): the plain sidecar says which it is.
+    made = sidecar(site, "img/logo.png.enrich.yml")
+    assert made["lang"] == "fr"
+    fake_api.reset()
+    site.write("index.md", ENGLISH.format(alt=""))
+    assert site.run("enrich", "--only", "images").code == 0
+    assert [user_text(b).split("\n", 1)[0] for b in image_requests(fake_api)] == [
+        "Language: English (en)"
+    ]
+    assert sidecar(site, "img/logo.png.enrich.yml") == made
+    assert sidecar(site, "img/logo.png.en.enrich.yml")["lang"] == "en"
