@@ -407,3 +407,14 @@ def test_an_image_first_used_in_french_only_stays_french_when_english_uses_it(si
     ]
     assert sidecar(site, "img/logo.png.enrich.yml") == made
     assert sidecar(site, "img/logo.png.en.enrich.yml")["lang"] == "en"
+
+
+def test_a_changed_image_is_said_stale_once_per_language(site, fake_api):
+    enriched(site, fake_api)
+    site.write("img/logo.png", png_bytes((200, 30, 30)))
+    result = build(site)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "changed since its alt" in line]
+    assert len(lines) == 2, result.stderr
+    assert any("alt text (en) was made" in line for line in lines)
+    assert any("alt text (fr) was made" in line for line in lines)

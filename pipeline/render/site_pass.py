@@ -100,7 +100,8 @@ def stale_messages(site: Site, plan: Plan) -> list[str]:
     """One line per item whose source changed since its text was made."""
     return [
         f"{os.path.relpath(site.docs_dir / i.path)}: changed since its "
-        f"{'summary' if i.kind == 'page' else 'alt text'} was made; "
+        f"{'summary' if i.kind == 'page' else 'alt text'}"
+        f"{f' ({i.lang})' if i.lang else ''} was made; "  # an image used in several languages
         "run `python -m pipeline enrich`"
         for i in plan.items
         if i.state is State.CHANGED
