@@ -20,7 +20,7 @@ import yaml
 from pipeline.errors import Fatal
 from pipeline.fsutil import inside
 from pipeline.model import OptionError, Options, Site, parse_options
-from pipeline.source.language import theme_language
+from pipeline.source.language import i18n_default, theme_language
 from pipeline.source.rendered import expanders_of
 
 PLUGIN_NAME = "enrich"
@@ -284,7 +284,8 @@ def load_site(
         options=options,
         plugin_listed=listed,
         site_description=_plain(data.get("site_description")),
-        language=theme_language(data.get("theme")),
+        # mkdocs-static-i18n sets theme.language per build: its default is the site's.
+        language=i18n_default(data.get("plugins")) or theme_language(data.get("theme")),
         warnings=warnings,
         template_vars=template_vars(data.get("plugins"), data.get("extra")),
         expanders=expanders_of(

@@ -18,6 +18,20 @@ A pure function of its inputs. States:
 
 A result is found by fingerprint anywhere in the tree, so a moved or renamed source,
 or the same image bytes at several paths, costs nothing.
+
+An image's alt is per language: the same bytes used on pages of two languages are one
+item per language, each with only that language's pages (and so its own request, its own
+sidecar). A page's language here is the one it declares: front matter `lang`, the i18n
+file layout (`page.fr.md`, `fr/page.md`), else the site's (theme.language, or the i18n
+plugin's default); "" when none says (a single-language site without theme.language: one
+group, as before). One language, the image's first, keeps the plain sidecar
+(`logo.png.enrich.yml`): the one that sidecar records (`lang:`); for a sidecar made
+before alts were per language, the one its alt is written in (py3langid, among the
+languages of the pages using the image; when too short to tell, that of the first page
+using it, which is the one it was asked in); with no plain sidecar yet, the pages that
+declare no language, else the site's language, else that of the first page using it.
+Each other language has `logo.png.<lang>.enrich.yml`. An image used in one language only
+keeps exactly the one plain sidecar it always had.
 """
 
 from __future__ import annotations
@@ -30,7 +44,8 @@ from functools import partial
 
 from pipeline.errors import Problem
 from pipeline.model import IMAGE_PROMPT_VERSION, PAGE_PROMPT_VERSION, ItemKind, Site
-from pipeline.sidecars import SUFFIX, Sidecar, kind_of, sidecar_path, source_of
+from pipeline.sidecars import SUFFIX, Sidecar, kind_of, lang_of, sidecar_path, source_of
+from pipeline.source import language
 from pipeline.source.discover import Discovery, ImageFile, ImageRef, PageSource
 
 
@@ -59,7 +74,9 @@ class Item:
     sidecar: str | None = None  # the sidecar holding its text now, wherever it is
     home: str = ""  # where its sidecar belongs
     paths: tuple[str, ...] = ()  # images: every path holding these bytes
-    pages: tuple[str, ...] = ()  # images: pages that use it
+    pages: tuple[str, ...] = ()  # images: pages that use it (in its language)
+    # An image used in several languages: the one this item is for ("" otherwise).
+    lang: str = ""
 
     @property
     def stale(self) -> bool:
@@ -73,6 +90,8 @@ class Plan:
     items: list[Item]
     discovery: Discovery
     orphans: list[str] = field(default_factory=list)
+    # Each page's declared language (see page_language): which alt of an image it shows.
+    languages: dict[str, str] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[Problem]:
@@ -111,6 +130,17 @@ def _excluded(site: Site, path: str) -> bool:
     return any(fnmatch.fnmatch(path, pat) for pat in site.options.exclude)
 
 
+def page_language(site: Site, page: PageSource) -> str:
+    """The language a page declares: front matter, the i18n file layout, else the
+    site's; "" when none says (the request then detects it, as for a page)."""
+    if page.lang:
+        return page.lang
+    found = language.from_path(page.path)
+    if found:
+        return found[0]
+    return site.language or ""
+
+
 def _state_of(sc: Sidecar, model: str, version: str) -> tuple[State, str]:
     if sc.failed:
         if sc.model != model or sc.prompt != version:
@@ -134,23 +164,29 @@ def _classify(
     by_fp: dict[str, list[str]],
     model: str,
     version: str,
+    serves=lambda rel, sc: True,
 ) -> tuple[State, str | None, str]:
-    """-> (state, sidecar holding the text, detail)."""
+    """-> (state, sidecar holding the text, detail). `serves(rel, sidecar)`: whether a
+    sidecar holds text for this item's language (an image's)."""
     sidecars = found.sidecars
     if home in found.failed:
         return State.SKIPPED, None, f"corrupt sidecar {home}: {found.failed[home].message}"
     for h in [home, *extra_homes]:
         sc = sidecars.get(h)
-        if sc is not None and sc.fingerprint == fp:
+        if sc is not None and sc.fingerprint == fp and serves(h, sc):
             state, detail = _state_of(sc, model, version)
             return state, h, detail
     sc = sidecars.get(home)
+    if sc is not None and not serves(home, sc):
+        sc = None  # another language's text: this language has none yet
     if sc is not None and sc.human:
         if sc.fingerprint is None:
             state, detail = _state_of(sc, model, version)
             return state, home, detail
         return State.EDITED_REVIEW, home, "source changed since this edited text: review"
     for other in by_fp.get(fp, ()):
+        if not serves(other, sidecars[other]):
+            continue
         state, detail = _state_of(sidecars[other], model, version)
         if source_of(other) not in found.files:
             how = f"moved: text found in {other}, re-homed by the next enrich"
@@ -190,20 +226,49 @@ def build_plan(site: Site, found: Discovery, model: str | None = None) -> Plan:
         for ref in page.refs:
             if ref.target:
                 refs_by_target[ref.target].append(ref)
+    languages = {p.path: page_language(site, p) for p in found.pages}
     for files in groups.values():
         # The copy most pages use names the item: its file name is context for the model.
         files.sort(key=lambda f: (-len(refs_by_target[f.path]), len(f.path), f.path))
         refs = [r for f in files for r in refs_by_target[f.path]]
-        items.append(_image_item(site, files, refs, found, image_fp, model, opted_out))
+        by_lang: dict[str, list[ImageRef]] = defaultdict(list)
+        for ref in refs:
+            by_lang[languages.get(ref.page, "")].append(ref)
+        if len(by_lang) <= 1:
+            lang = next(iter(by_lang), "")
+            primary = _primary(site, files, found, by_lang)
+            items.append(
+                _image_item(
+                    site, files, refs, found, image_fp, model, opted_out, lang, primary, False
+                )
+            )
+            continue
+        primary = _primary(site, files, found, by_lang)
+        for lang, lang_refs in sorted(by_lang.items()):
+            # Named by the copy this language's pages use most (fr/img/logo.png).
+            uses = Counter(r.target for r in lang_refs)
+            mine = sorted(files, key=lambda f: (-uses[f.path], len(f.path), f.path))
+            items.append(
+                _image_item(
+                    site, mine, lang_refs, found, image_fp, model, opted_out, lang, primary, True
+                )
+            )
 
-    items.sort(key=lambda i: (i.kind != "page", i.path))
+    items.sort(key=lambda i: (i.kind != "page", i.path, i.lang))
     claimed = {i.sidecar for i in items if i.sidecar}
     orphans = sorted(
         rel
         for rel in list(found.sidecars) + [r for r in found.failed if r.endswith(SUFFIX)]
         if source_of(rel) not in found.files and rel not in claimed
     )
-    return Plan(site=site, model=model, items=items, discovery=found, orphans=orphans)
+    return Plan(
+        site=site,
+        model=model,
+        items=items,
+        discovery=found,
+        orphans=orphans,
+        languages=languages,
+    )
 
 
 def _page_item(site, page: PageSource, found, page_fp, model) -> Item:
@@ -230,10 +295,50 @@ def _page_item(site, page: PageSource, found, page_fp, model) -> Item:
     return item(state, detail=detail, sidecar=sidecar)
 
 
-def _image_item(site, files, refs, found, image_fp, model, opted_out) -> Item:
+def _primary(site: Site, files: list[ImageFile], found: Discovery, by_lang) -> str:
+    """The language the image's plain sidecar serves (see the module docstring)."""
+    plain = [sc for f in files if (sc := found.sidecars.get(sidecar_path(f.path))) is not None]
+    for sc in plain:
+        if sc.lang:
+            return sc.lang
+    if plain and len(by_lang) > 1:
+        return _made_for(plain[0], by_lang)
+    if "" in by_lang or not by_lang:
+        return ""
+    if site.language and site.language in by_lang:
+        return site.language
+    return _first_page_language(by_lang)
+
+
+def _made_for(sc: Sidecar, by_lang) -> str:
+    """The language a sidecar made before alts were per language is in, among those of
+    the pages using the image now: the language its alt is written in; else, when the
+    alt is too short to tell (or decorative), that of the first page using it, which is
+    the one it was asked in."""
+    declared = sorted(k for k in by_lang if k)
+    if sc.alt:
+        detected = language.detect(sc.alt)
+        if detected and detected in {k.split("-")[0] for k in declared}:
+            return language.closest(sc.alt, declared) or ""
+        if "" in by_lang:  # not a declared language: the pages that declare none
+            return ""
+        found = language.closest(sc.alt, declared)
+        if found:
+            return found
+    return _first_page_language(by_lang)
+
+
+def _first_page_language(by_lang) -> str:
+    return min((r.page, lang) for lang, refs in by_lang.items() for r in refs)[1]
+
+
+def _image_item(
+    site, files, refs, found, image_fp, model, opted_out, lang, primary, several
+) -> Item:
     first = files[0]
     paths = tuple(f.path for f in files)
-    home = sidecar_path(first.path)
+    tag = "" if lang == primary else lang
+    home = sidecar_path(first.path, tag)
     pages = tuple(sorted({r.page for r in refs}))
     # Every outcome below is this image's item, in some state.
     item = partial(
@@ -244,6 +349,9 @@ def _image_item(site, files, refs, found, image_fp, model, opted_out) -> Item:
         home=home,
         paths=paths,
         pages=pages,
+        # Recorded (and shown) whenever the plain sidecar's language could not be told
+        # later from the pages alone: several languages, or not the site's.
+        lang=lang if several or tag or lang not in ("", site.language) else "",
     )
     if all(_excluded(site, p) for p in paths):
         return item(State.SKIPPED, detail="excluded by config")
@@ -255,13 +363,21 @@ def _image_item(site, files, refs, found, image_fp, model, opted_out) -> Item:
         if len(written) < len(refs):
             detail = f"alt text from {written[0].page}:{written[0].line} reused where missing"
         return item(State.AUTHOR, detail=detail)
+
+    def serves(rel: str, sc: Sidecar) -> bool:
+        named = lang_of(rel)
+        if named:
+            return named == lang
+        return (sc.lang or primary) == lang
+
     state, sidecar, detail = _classify(
         home,
-        [sidecar_path(p) for p in paths[1:]],
+        [sidecar_path(p, tag) for p in paths[1:]],
         first.fingerprint,
         found,
         image_fp,
         model,
         IMAGE_PROMPT_VERSION,
+        serves,
     )
     return item(state, detail=detail, sidecar=sidecar)

@@ -3,6 +3,13 @@
 `content/guides/fix-a-flat.md` -> `content/guides/fix-a-flat.md.enrich.yml`
 `content/img/workshop.png`     -> `content/img/workshop.png.enrich.yml`
 
+An image's alt is per language: the same bytes on an English and a French page have two
+alts. One language keeps the plain sidecar; each other language of the image has its own,
+named by its language tag before the suffix (`workshop.png.fr.enrich.yml`). A sidecar
+made for one of several languages records it (`lang: fr`); one without `lang` (all made
+before, and every image used in one language only) serves the image's first language
+(see pipeline.plan).
+
 The format is stable and byte-deterministic (fixed key order, one key per line, no
 timestamps beyond the generation date), so a no-op run rewrites nothing and a review
 diff shows only what changed. A person may edit `summary`, `abstract`, `alt` or
@@ -18,6 +25,7 @@ those changes. Text a person adds to it (or `source: author`) wins, as everywher
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -28,6 +36,12 @@ from pipeline.fsutil import atomic_write, read_regular
 from pipeline.model import ItemKind
 
 SUFFIX = ".enrich.yml"
+
+# A language tag in a sidecar's name (`logo.png.fr.enrich.yml`), in the canonical case
+# pipeline.source.language.normalize gives: a two-letter primary subtag (or `fil`, the
+# one three-letter code we know), an optional script and region. Three-letter tags are
+# left out so that `my.logo.png.enrich.yml` never reads as language "png" of `my.logo`.
+LANG_TAG = re.compile(r"^(?:[a-z]{2}|fil)(?:-[A-Z][a-z]{3})?(?:-(?:[A-Z]{2}|\d{3}))?$")
 
 # The same prefix as the content fingerprints (pipeline.source.fingerprint.SCHEME).
 HASH_SCHEME = "sha256:"
@@ -54,12 +68,33 @@ FAILED_HEADER: dict[ItemKind, str] = {
 }
 
 
-def sidecar_path(source_rel: str) -> str:
-    return source_rel + SUFFIX
+def sidecar_path(source_rel: str, lang: str = "") -> str:
+    """The sidecar of a source; `lang`: the one of an image for that language."""
+    return f"{source_rel}.{lang}{SUFFIX}" if lang else source_rel + SUFFIX
+
+
+def split(sidecar_rel: str) -> tuple[str, str]:
+    """(source, language tag or "") of a sidecar's path."""
+    base = sidecar_rel[: -len(SUFFIX)]
+    head, dot, tag = base.rpartition(".")
+    if (
+        dot
+        and LANG_TAG.match(tag)
+        and "." in head.rpartition("/")[2]
+        and kind_of(head) == "image"
+        and kind_of(base) == "image"
+    ):
+        return head, tag
+    return base, ""
 
 
 def source_of(sidecar_rel: str) -> str:
-    return sidecar_rel[: -len(SUFFIX)]
+    return split(sidecar_rel)[0]
+
+
+def lang_of(sidecar_rel: str) -> str:
+    """The language a sidecar's name gives it ("" for the plain one)."""
+    return split(sidecar_rel)[1]
 
 
 MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mdown", ".mkdn", ".mkd")
@@ -83,6 +118,7 @@ class Sidecar:
     model: str | None = None
     prompt: str | None = None
     generated: str | None = None  # hash of the text as the model produced it
+    lang: str | None = None  # an image's: the language it was made for, when it has several
     failure: str | None = None  # source: failed: refusal | max_tokens | invalid_request | ...
     reason: str | None = None  # ... and what the API or the reply checks said
     input_tokens: int = 0
@@ -136,7 +172,7 @@ def dumps(sc: Sidecar, name: str) -> str:
         for key in fields:
             out.append(_dump_scalar(key, getattr(sc, key)))
     out.append(_dump_scalar("source", sc.source))
-    for key in ("failure", "reason", "fingerprint", "model", "prompt", "generated"):
+    for key in ("lang", "failure", "reason", "fingerprint", "model", "prompt", "generated"):
         value = getattr(sc, key)
         if value is not None:
             out.append(_dump_scalar(key, value))
@@ -194,6 +230,13 @@ def loads(text: str, rel: str, kind: ItemKind) -> Sidecar:
         if kind == "image" and not values.get("alt") and not values.get("decorative"):
             raise SidecarError(rel, "image sidecar has no alt text and is not marked decorative", 1)
     values["source"] = source
+    lang = data.get("lang")
+    if lang is not None:
+        if kind != "image" or not isinstance(lang, str) or not LANG_TAG.match(lang):
+            raise SidecarError(
+                rel, "lang must be a language tag such as fr or pt-BR", _line(text, "lang")
+            )
+        values["lang"] = lang
     for key in ("fingerprint", "model", "prompt", "generated", "date", "failure", "reason"):
         if data.get(key) is not None:
             values[key] = str(data[key])
@@ -239,7 +282,8 @@ def read(docs_dir: Path, rel: str) -> Sidecar:
 
 def write(docs_dir: Path, rel: str, sc: Sidecar) -> bool:
     """Atomically write a sidecar; False when the file already holds these exact bytes."""
-    name = Path(source_of(rel)).name
+    source, lang = split(rel)
+    name = Path(source).name + (f" ({lang})" if lang else "")
     return atomic_write(docs_dir / rel, dumps(sc, name).encode("utf-8"), root=docs_dir)
 
 

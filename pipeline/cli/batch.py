@@ -10,7 +10,17 @@ import click
 from pipeline.cli.common import check_ledger, has_key, make_client, no_key_message, report_problems
 from pipeline.enrich import ledger, lock
 from pipeline.enrich.api import BATCH_TTL, MessagesAPI, with_ttl
-from pipeline.enrich.batch import BatchRun, collect, custom_id, load, retry_entry, save, split
+from pipeline.enrich.batch import (
+    BatchRun,
+    collect,
+    custom_id,
+    item_key,
+    load,
+    pending_key,
+    retry_entry,
+    save,
+    split,
+)
 from pipeline.enrich.results import params_for
 from pipeline.enrich.runner import Options, build_work
 from pipeline.errors import Fatal, Problem
@@ -93,12 +103,12 @@ def _print_classes(result: BatchRun) -> None:
 def _submit(plan, client, items, pending, result: BatchRun, opts: Options, problems) -> int:
     """Submit what is stale, not in flight and not settled by this run. -> requests sent."""
     site = plan.site
-    in_flight = {(e["kind"], e["path"], e["fingerprint"]) for b in pending for e in b["items"]}
-    done = {(i.kind, i.path) for i in result.summary.done} | result.settled
+    in_flight = {pending_key(e) for b in pending for e in b["items"]}
+    done = {item_key(i) for i in result.summary.done} | result.settled
     to_send = [
         i
         for i in items
-        if (i.kind, i.path, i.fingerprint) not in in_flight and (i.kind, i.path) not in done
+        if (i.kind, i.path, i.fingerprint, i.lang) not in in_flight and item_key(i) not in done
     ]
     if not to_send:
         return 0
@@ -109,7 +119,7 @@ def _submit(plan, client, items, pending, result: BatchRun, opts: Options, probl
     for chunk in split(works):
         requests = []
         for w in chunk:
-            attempt = result.retries.get((w.item.kind, w.item.path))
+            attempt = result.retries.get(item_key(w.item))
             params = params_for(w.params, attempt) if attempt else w.params
             requests.append({"custom_id": custom_id(w.item), "params": with_ttl(params, BATCH_TTL)})
         batch_id = client.batch_create(requests)
@@ -125,7 +135,8 @@ def _submit(plan, client, items, pending, result: BatchRun, opts: Options, probl
                         "path": w.item.path,
                         "fingerprint": w.item.fingerprint,
                         "home": w.item.home,
-                        **retry_entry(result.retries.get((w.item.kind, w.item.path)), opts.model),
+                        **({"lang": w.item.lang} if w.item.lang else {}),
+                        **retry_entry(result.retries.get(item_key(w.item)), opts.model),
                     }
                     for w in chunk
                 ],

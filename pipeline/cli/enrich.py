@@ -101,7 +101,7 @@ def enrich_command(
         report_problems(site, bad_file)
         problems += bad_file
         if waiting:
-            kept = [i for i in items if (i.kind, i.path, i.fingerprint) not in waiting]
+            kept = [i for i in items if (i.kind, i.path, i.fingerprint, i.lang) not in waiting]
             if len(kept) < len(items):
                 click.echo(f"{len(items) - len(kept)} item(s) are pending in a batch: skipped.")
             items = kept
@@ -208,7 +208,8 @@ def print_dry_run(works: list[Work], model: str, has_key: bool, *, batch: bool =
         how = "counted" if w.counted else "estimate"
         note = f"  ({w.note})" if w.note else ""
         click.echo(
-            f"  {w.item.state.value:<9} {w.item.kind:<5} {w.item.path}  "
+            f"  {w.item.state.value:<9} {w.item.kind:<5} {w.item.path}"
+            f"{f' [{w.item.lang}]' if w.item.lang else ''}  "
             f"{w.estimate:,} input tokens [{how}]{note}"
         )
     source = "count_tokens" if has_key else "a local estimate (set ANTHROPIC_API_KEY to count)"

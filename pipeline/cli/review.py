@@ -226,6 +226,8 @@ def build_review(
             )
             continue
         uses = [r for r in refs if r.target in (item.path, *item.paths)]
+        if item.lang:  # one of the image's languages: the uses on its own pages
+            uses = [r for r in uses if r.page in item.pages]
         for r in uses:
             own += flags.get(f"{r.page}:{r.line}", [])
         thumb, note = _thumbnail(plan, item)

@@ -146,6 +146,8 @@ def to_json(plan: Plan) -> dict:
                 "estimated_input_tokens": per_item.get((i.kind, i.path), 0),
                 "paths": list(i.paths) or [i.path],
                 "pages": list(i.pages),
+                # An image used in several languages: the one this item's alt is for.
+                **({"lang": i.lang} if i.lang else {}),
                 **({"references": refs.get(i.path, [])} if i.kind == "page" else {}),
                 **({"advice": failed_advice(i)} if i.state is State.FAILED else {}),
                 **({"words": words[i.path]} if i.path in words and i.kind == "page" else {}),
@@ -238,7 +240,8 @@ def render_text(plan: Plan, *, verbose: bool = False) -> str:
             label = "review" if i.state is State.EDITED_REVIEW else i.state.value
             extra = f"  {i.detail}" if i.detail else ""
             used = f" (used on {len(i.pages)} pages)" if len(i.pages) > 1 else ""
-            lines.append(f"  {label:<10} {i.kind:<5}  {printable(i.path)}{used}{extra}")
+            lang = f" [{i.lang}]" if i.lang else ""
+            lines.append(f"  {label:<10} {i.kind:<5}  {printable(i.path)}{lang}{used}{extra}")
             if i.state is State.FAILED:
                 lines.append(f"{'':19}what to do: {failed_advice(i)}")
     if hidden:

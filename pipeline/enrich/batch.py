@@ -51,7 +51,8 @@ _HEADROOM = 1024 * 1024  # JSON framing around the requests
 
 
 def custom_id(item: Item) -> str:
-    digest = hashlib.sha256(f"{item.kind}\0{item.path}\0{item.fingerprint}".encode()).hexdigest()
+    key = f"{item.kind}\0{item.path}\0{item.fingerprint}" + (f"\0{item.lang}" if item.lang else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()
     return f"{item.kind[0]}-{digest[:40]}"
 
 
@@ -116,8 +117,12 @@ def _check_entry(entry) -> None:
         not isinstance(budget, int) or isinstance(budget, bool) or not 0 < budget <= 64_000
     ):
         raise ValueError(f"item {rel[:80]!r}: max_tokens is not a token budget")
+    lang = entry.get("lang", "")
+    if lang and not (isinstance(lang, str) and store.LANG_TAG.match(lang)):
+        raise ValueError(f"item {rel[:80]!r}: lang {str(lang)[:20]!r} is not a language tag")
     # `home` is written for people reading the file; it is recomputed, never trusted.
-    if entry.get("home", store.sidecar_path(rel)) != store.sidecar_path(rel):
+    homes = {store.sidecar_path(rel), store.sidecar_path(rel, lang)}
+    if entry.get("home", store.sidecar_path(rel)) not in homes:
         raise ValueError(f"item {rel[:80]!r}: home {str(entry['home'])[:80]!r} is not its sidecar")
 
 
@@ -177,10 +182,10 @@ class BatchRun:
     requeued: list[str] = field(default_factory=list)
     # ... expired, canceled or transiently errored (sent again): (path, why)
     transient: list[tuple[str, str]] = field(default_factory=list)
-    # ... a second try the policy allows, sent with the next batch: (kind, path) -> how
-    retries: dict[tuple[ItemKind, str], Attempt] = field(default_factory=dict)
+    # ... a second try the policy allows, sent with the next batch: item_key -> how
+    retries: dict[tuple[ItemKind, str, str], Attempt] = field(default_factory=dict)
     # ... settled this run, text or a remembered failure: never sent again by it
-    settled: set[tuple[ItemKind, str]] = field(default_factory=set)
+    settled: set[tuple[ItemKind, str, str]] = field(default_factory=set)
 
 
 _PERMANENT = "invalid_request_error"
@@ -194,7 +199,7 @@ def collect(
     result: BatchRun,
     fallback_model: str | None = None,
 ) -> None:
-    current = {(i.kind, i.path): i for i in plan.items}
+    current = {item_key(i): i for i in plan.items}
     entries = {e["custom_id"]: e for e in batch["items"]}
     configured = batch["model"]
     seen = set()
@@ -203,8 +208,7 @@ def collect(
         if entry is None:
             continue
         seen.add(cid)
-        key = (entry["kind"], entry["path"])
-        item = current.get(key)
+        item = current.get(entry_key(entry))
         # The item as it was when submitted: its fingerprint is what the text describes.
         # Its home is the plan's (a path read back from a file is never written to).
         recorded = Item(
@@ -213,6 +217,7 @@ def collect(
             State.NEW,
             fingerprint=entry["fingerprint"],
             home=item.home if item else store.sidecar_path(entry["path"]),
+            lang=entry.get("lang", ""),
         )
         attempt = Attempt(
             entry.get("attempt", 1),
@@ -260,7 +265,7 @@ def _settle(
     fallback_model: str | None,
     result: BatchRun,
 ) -> None:
-    key = (entry["kind"], entry["path"])
+    key = entry_key(entry)
     if item is None or item.fingerprint != entry["fingerprint"]:
         # The source changed while the batch ran: this answer is about an old version.
         # Drop it; the item is stale and goes into the next batch.
@@ -308,7 +313,20 @@ def _finish(plan: Plan, out: Outcome, result: BatchRun) -> None:
 
 def pending_keys(
     state_dir: Path, problems: list[Problem] | None = None
-) -> set[tuple[ItemKind, str, str]]:
-    """(kind, path, fingerprint) of every item waiting in a submitted batch."""
+) -> set[tuple[ItemKind, str, str, str]]:
+    """(kind, path, fingerprint, lang) of every item waiting in a submitted batch."""
     batches = load(state_dir, problems)
-    return {(e["kind"], e["path"], e["fingerprint"]) for b in batches for e in b["items"]}
+    return {pending_key(e) for b in batches for e in b["items"]}
+
+
+def item_key(item: Item) -> tuple[ItemKind, str, str]:
+    """An item, told apart from the same image's items in other languages."""
+    return (item.kind, item.path, item.lang)
+
+
+def entry_key(entry: dict) -> tuple[ItemKind, str, str]:
+    return (entry["kind"], entry["path"], entry.get("lang", ""))
+
+
+def pending_key(entry: dict) -> tuple[ItemKind, str, str, str]:
+    return (entry["kind"], entry["path"], entry["fingerprint"], entry.get("lang", ""))

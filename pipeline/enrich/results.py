@@ -231,6 +231,7 @@ def text_sidecar(item: Item, fields: dict, model: str, usage: Usage) -> Sidecar:
         input_tokens=_spent(usage),
         output_tokens=usage.output_tokens,
         date=today(),
+        lang=item.lang or None,
     )
     return replace(sc, generated=sc.text_hash)
 
@@ -249,6 +250,7 @@ def failed_sidecar(item: Item, failure: Failure, reason: str, model: str, usage:
         input_tokens=_spent(usage),
         output_tokens=usage.output_tokens,
         date=today(),
+        lang=item.lang or None,
     )
 
 

@@ -253,7 +253,10 @@ def build_work(plan: Plan, items: list[Item], model: str) -> tuple[list[Work], l
                 works.append(page_params(plan, item, pages[item.path], model, text_of))
             else:
                 image = plan.discovery.images[item.path]
-                refs = [r for p in item.paths for r in refs_by_target.get(p, [])]
+                # Only the pages of the item's language: an image used in two languages
+                # is one item each, told of its own pages only.
+                mine = set(item.pages)
+                refs = [r for p in item.paths for r in refs_by_target.get(p, []) if r.page in mine]
                 # The first page that uses it (pages are sorted): one stable answer.
                 lang = lang_of(item.pages[0]) if item.pages else None
                 works.append(image_params(plan, item, image, refs, model, lang))
@@ -321,7 +324,7 @@ def rehome(plan: Plan, problems: list[Problem] | None = None) -> list[tuple[str,
             continue
         if item.state in (State.SKIPPED, State.EDITED_REVIEW):
             continue
-        if item.sidecar in {store.sidecar_path(p) for p in item.paths}:
+        if item.sidecar in {store.sidecar_path(p, store.lang_of(item.home)) for p in item.paths}:
             continue  # another copy of the same image bytes: already beside a source
         if (docs / item.home).exists():
             continue

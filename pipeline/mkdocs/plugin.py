@@ -43,6 +43,7 @@ from pipeline.source import rendered as rendered_words
 from pipeline.source.cache import ScanCache
 from pipeline.source.discover import discover, split_page
 from pipeline.source.fingerprint import page_fingerprint
+from pipeline.source.language import normalize
 from pipeline.text import printable
 
 log = get_plugin_logger(__name__)
@@ -63,7 +64,9 @@ def site_from_mkdocs(config: MkDocsConfig, options: Options) -> Site:
         options=options,
         plugin_listed=True,
         site_description=config.site_description or "",
-        language=(config.theme.get("language") if config.theme else None) or None,
+        # mkdocs-static-i18n sets theme.language per build: its default is the site's.
+        language=_i18n_default(config)
+        or normalize(config.theme.get("language") if config.theme else None),
         template_vars=template_vars(list(config.plugins), dict(config.extra or {})),
         expanders=rendered_words.expanders_of(
             [*config.plugins, *(config.markdown_extensions or ())]
@@ -376,6 +379,11 @@ def _i18n_language(config: MkDocsConfig) -> str:
     if not isinstance(current, str) or getattr(i18n, "is_default_language_build", True):
         return ""
     return current
+
+
+def _i18n_default(config: MkDocsConfig) -> str | None:
+    """mkdocs-static-i18n's default language (that of its unsuffixed pages), or None."""
+    return normalize(getattr(config.plugins.get("i18n"), "default_language", None))
 
 
 def _i18n_others(config: MkDocsConfig) -> tuple[tuple[str, str], ...]:

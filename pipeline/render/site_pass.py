@@ -100,7 +100,8 @@ def stale_messages(site: Site, plan: Plan) -> list[str]:
     """One line per item whose source changed since its text was made."""
     return [
         f"{os.path.relpath(site.docs_dir / i.path)}: changed since its "
-        f"{'summary' if i.kind == 'page' else 'alt text'} was made; "
+        f"{'summary' if i.kind == 'page' else 'alt text'}"
+        f"{f' ({i.lang})' if i.lang else ''} was made; "  # an image used in several languages
         "run `python -m pipeline enrich`"
         for i in plan.items
         if i.state is State.CHANGED
@@ -369,12 +370,15 @@ class SitePass:
         """
         if page.front.get("enrich") is False:
             return _no_alt  # an opted-out page shows no generated text
+        # An image used in several languages shows the text of the page's language.
+        lang = self.texts.languages.get(page.src) if page.src else None
 
         def lookup(src: str):
             found = self._resolver.in_built(unquote(page.url), src)
             image = self._image_at(found.target) if found.target else None
             if image is None and found.target is None and found.path is not None:
                 image = self._broken_src(page, refs_of or page.src, src, found.path, warn)
+            image = image.in_language(lang) if image else None
             return (image.alt, image.decorative) if image else None
 
         return lookup
@@ -437,6 +441,8 @@ class SitePass:
             dest, src = self.default_image
             image = urljoin(self.site.site_url, quote(dest))
             found = self.texts.images.get(src)
+            if found is not None:
+                found = found.in_language(self.texts.languages.get(page.src or ""))
             image_alt = found.alt if found and not found.decorative else ""
         date = self.post_date(page)
         # Page-relative: Material's JavaScript fetches sitemap.xml beside every

@@ -58,12 +58,20 @@ def write_back(plan: Plan) -> tuple[list[str], list[Problem]]:
     for page in plan.discovery.pages:
         if not page.enrich:
             continue  # opted out: no generated text goes into it
-        wanted = [
-            (ref, texts.images[ref.target])
+        # An image used in several languages: the alt of this page's language.
+        lang = texts.languages.get(page.path)
+        found = {
+            ref.target: texts.images[ref.target].in_language(lang)
             for ref in page.refs
             if ref.target in texts.images
+        }
+        wanted = [
+            (ref, image)
+            for ref in page.refs
+            if ref.target
+            and (image := found.get(ref.target))
             and not (ref.alt or "").strip()
-            and (texts.images[ref.target].alt or texts.images[ref.target].decorative)
+            and (image.alt or image.decorative)
         ]
         if not wanted:
             continue

@@ -18,7 +18,7 @@ from pipeline import __version__
 from pipeline.fsutil import CACHE_MAX, atomic_write, read_regular
 
 # Bump when what `discover` stores per file changes shape or meaning.
-FORMAT = f"scan-9/{__version__}"
+FORMAT = f"scan-10/{__version__}"
 
 
 class ScanCache:

@@ -39,7 +39,7 @@ from pipeline.sidecars import (
 )
 from pipeline.sidecars import MAX_BYTES as MAX_SIDECAR_BYTES
 from pipeline.sidecars import kind_of as _kind_of
-from pipeline.source import links
+from pipeline.source import language, links
 from pipeline.source import rendered as rendered_words
 from pipeline.source.cache import ScanCache
 from pipeline.source.fingerprint import (
@@ -88,6 +88,7 @@ class PageSource:
     # them (pipeline.source.rendered), and `source_fingerprint` is the source's own.
     borrowed: tuple[str, ...] = ()
     source_fingerprint: str = ""
+    lang: str = ""  # front matter `lang` / `language`, normalized; "" when it names none
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +240,10 @@ def read_page(rel: str, data: bytes) -> dict | Problem:
         "input_chars": len(parsed.plain_text),
         "offset": offset,
         "enrich": meta.get("enrich") is not False,
+        # The language the page says it is in (front matter), "" when it says none.
+        "lang": language.normalize(meta.get("lang"))
+        or language.normalize(meta.get("language"))
+        or "",
         "listing": listing,
         "marks": rendered_words.marks_of(body),
         "refs": [
@@ -469,6 +474,7 @@ def discover(site: Site, cache: ScanCache | None = None, *, parallel: bool = Fal
                 listing=data.get("listing", ""),
                 borrowed=borrowed,
                 source_fingerprint=data["fingerprint"],
+                lang=data.get("lang", ""),
             )
         )
     found.pages += _generated_pages(record, {p.path for p in found.pages}, found)

@@ -7,7 +7,8 @@ carries `Language: Polish (pl)`, taken, first that applies, from:
 1. the page's front matter `lang` or `language`;
 2. the i18n file layout of mkdocs-static-i18n: a suffix (`page.fr.md`) or a top folder
    (`fr/page.md`), only when the code is a language we know;
-3. the site's `theme.language` (Material) or `theme.locale` (mkdocs theme);
+3. the site's: mkdocs-static-i18n's default language (its unsuffixed pages are in it),
+   else `theme.language` (Material) or `theme.locale` (mkdocs theme);
 4. else the text itself, by py3langid: its model ships inside the package (no download
    at run time), it is deterministic, small, and right on a short paragraph of the
    languages we test (en, de, fr, es, pl, ja, zh and more).
@@ -107,6 +108,21 @@ def theme_language(theme: object) -> str | None:
     return normalize(theme.get("language")) or normalize(theme.get("locale"))
 
 
+def i18n_default(plugins: object) -> str | None:
+    """The default language of mkdocs-static-i18n from mkdocs.yml `plugins:` (the one its
+    unsuffixed pages are in), or None without the plugin or a default."""
+    entries = plugins.items() if isinstance(plugins, dict) else []
+    if isinstance(plugins, list):
+        entries = [e for p in plugins if isinstance(p, dict) for e in p.items()]
+    for name, options in entries:
+        if name != "i18n" or not isinstance(options, dict):
+            continue
+        for lang in options.get("languages") or ():
+            if isinstance(lang, dict) and lang.get("default") is True:
+                return normalize(lang.get("locale"))
+    return None
+
+
 _identifier = None
 
 
@@ -123,6 +139,21 @@ def detect(text: str) -> str | None:
         _identifier = py3langid
     code, _score = _identifier.classify(text[:4000])
     return code if code in NAMES else None
+
+
+def closest(text: str, candidates: list[str]) -> str | None:
+    """Which of `candidates` `text` is written in: the detected language when it is one of
+    them, else the candidate the detector ranks highest; None when the text is too short
+    to tell (an alt of a few words) or when `candidates` is empty."""
+    if not candidates or sum(ch.isalpha() for ch in text[:2000]) < _MIN_LETTERS:
+        return None
+    detect(text)  # loads the model
+    assert _identifier is not None
+    by_subtag = {c.split("-")[0]: c for c in candidates}
+    for code, _score in _identifier.rank(text[:4000]):
+        if code in by_subtag:
+            return by_subtag[code]
+    return None
 
 
 def resolve(meta: dict, rel: str, site_language: str | None, text: str) -> Language:
