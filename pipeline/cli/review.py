@@ -116,8 +116,7 @@ def checked_link_base(url: str) -> str:
         or "\\" in url
     ):
         raise click.BadParameter(
-            "must be an http(s) URL such as https://github.com/OWNER/REPO/blob/SHA/, "
-            f"not {url!r}"
+            f"must be an http(s) URL such as https://github.com/OWNER/REPO/blob/SHA/, not {url!r}"
         )
     return url.rstrip("/") + "/"
 
