@@ -195,3 +195,26 @@ def configure(
             extensions="\n".join(f"  - {name}" for name in extensions),
         )
     )
+
+
+# A mkdocs-static-i18n site in English and French ({layout}: suffix or folder).
+I18N = """
+site_name: Bikes
+{site_url}
+docs_dir: content
+theme:
+  name: material
+plugins:
+  - search
+  - i18n:
+      docs_structure: {layout}
+      languages:
+        - locale: en
+          default: true
+          name: English
+          build: true
+        - locale: fr
+          name: Français
+          build: true
+  - enrich
+"""

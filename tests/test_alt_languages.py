@@ -8,33 +8,14 @@ from __future__ import annotations
 import pytest
 import yaml
 from conftest import png_bytes, title_of, user_text
-from sitebuild import build, parse_page
+from sitebuild import I18N, build, parse_page
 
 from pipeline import sidecars as store
 from pipeline.model import DEFAULT_MODEL, IMAGE_PROMPT_VERSION
 from pipeline.sidecars import text_hash
 from pipeline.source.fingerprint import bytes_fingerprint
 
-I18N = """
-site_name: Bikes
-site_url: https://example.org/
-docs_dir: content
-theme:
-  name: material
-plugins:
-  - search
-  - i18n:
-      docs_structure: {layout}
-      languages:
-        - locale: en
-          default: true
-          name: English
-          build: true
-        - locale: fr
-          name: Français
-          build: true
-  - enrich
-"""
+SITE_URL = "site_url: https://example.org/"
 
 ENGLISH = (
     "# Home\n\nThe co-op fixes bikes.\n\n## Workshop\n\n"
@@ -54,7 +35,7 @@ def page(layout: str, lang: str) -> str:
 
 def write_site(site, layout: str, english_alt: str = "") -> None:
     pytest.importorskip("mkdocs_static_i18n")
-    site.set_config(I18N.format(layout=layout))
+    site.set_config(I18N.format(layout=layout, site_url=SITE_URL))
     site.write(page(layout, "en"), ENGLISH.format(alt=english_alt))
     site.write(page(layout, "fr"), FRENCH)
     logo = png_bytes((10, 120, 60))
@@ -136,7 +117,7 @@ def test_postbuild_route_shows_each_language_its_alt(site, fake_api, layout):
     assert site.run("enrich").code == 0
     homes = HOMES[layout]
     english, french = (sidecar(site, homes[lang])["alt"] for lang in ("en", "fr"))
-    site.set_config(I18N.format(layout=layout).replace("  - enrich\n", ""))
+    site.set_config(I18N.format(layout=layout, site_url=SITE_URL).replace("  - enrich\n", ""))
     result = build(site)
     assert result.returncode == 0, result.stderr
     out = site.root / "site"

@@ -6,30 +6,9 @@ from __future__ import annotations
 
 import pytest
 from conftest import title_of, user_text
-from sitebuild import build, run_in
+from sitebuild import I18N, build, run_in
 
 pytest.importorskip("mkdocs_static_i18n")
-
-I18N = """
-site_name: Bikes
-{site_url}
-docs_dir: content
-theme:
-  name: material
-plugins:
-  - search
-  - i18n:
-      docs_structure: {layout}
-      languages:
-        - locale: en
-          default: true
-          name: English
-          build: true
-        - locale: fr
-          name: Français
-          build: true
-  - enrich
-"""
 
 PAGES = {
     ("en", "index"): "# Home\n\nThe co-op fixes bikes.\n",
