@@ -11,11 +11,16 @@ import json
 import subprocess
 
 import pytest
-from conftest import png_bytes
+from conftest import png_bytes, user_text
 from sidevenv import Unavailable, side_venv
-from sitebuild import parse_page
+from sitebuild import api_env, child_env, parse_page
 
-REQUIREMENTS = ["properdocs==1.6.7", "properdocs-theme-mkdocs==1.6.7"]
+# pymdown-extensions: a page that includes a file (snippets), as the MkDocs venv has it.
+REQUIREMENTS = [
+    "properdocs==1.6.7",
+    "properdocs-theme-mkdocs==1.6.7",
+    "pymdown-extensions==13.1.2",
+]
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +102,45 @@ def test_properdocs_build_shows_every_summary_and_alt(properdocs_python, enriche
     assert [i.get("alt") for i in home.imgs] == ["Map of the street", ""]
     assert [i.get("alt") for i in hours.imgs] == ["Map of the street"]
     assert not list(out.rglob("*.enrich.yml"))
+
+
+def test_pipeline_build_with_properdocs_enriches_what_it_shows_in_one_build(
+    properdocs_python, site, fake_api
+):
+    """The pause works on ProperDocs as on MkDocs: the page that includes a file is sent
+    with the included text, once, and the built page carries its summary."""
+    site.set_config(
+        f"""
+        site_name: Fork test
+        docs_dir: content
+        theme:
+          name: mkdocs
+        plugins:
+          - enrich
+        markdown_extensions:
+          - pymdownx.snippets:
+              base_path: [{site.root}]
+        """
+    )
+    (site.root / "HOURS.md").write_text("Open on Saturdays from ten to four.\n")
+    site.write("index.md", "# Home\n\nWhere we are.\n")
+    site.write("hours.md", '# Hours\n\n--8<-- "HOURS.md"\n')
+    fake_api.responses_by_marker["from ten to four"] = {
+        "summary": "Saturday opening hours.",
+        "abstract": "Open on Saturdays from ten to four.",
+    }
+    env = child_env({**api_env("test-key", fake_api.url), "ENRICH_ON_STALE": None})
+    result = subprocess.run(
+        [str(properdocs_python), "-m", "pipeline", "build", "--generator", "properdocs"],
+        cwd=site.root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (result.stdout + result.stderr).count("Documentation built in") == 1
+    sent = [m for m in fake_api.messages() if "Title: Hours" in user_text(m)]
+    assert len(sent) == 1 and "from ten to four" in user_text(sent[0])
+    hours = parse_page(site.root / "site" / "hours" / "index.html")
+    assert hours.meta["description"] == "Saturday opening hours."
