@@ -117,13 +117,13 @@ class Plan:
         """Stale pages with borrowed words (an include, a docstring, a macro) that no
         build has shown as they are now (a new page, or its source edited since): text
         made now would be made from their source, not from what readers see."""
-        borrowed = {p.path for p in self.discovery.pages if p.borrowed}
-        shown = self.discovery.rendered
-        return [
-            i
-            for i in self.stale()
-            if i.kind == "page" and i.path in borrowed and i.path not in shown
-        ]
+        unshown = {p.path for p in self.discovery.pages if _unshown(p, self.discovery)}
+        return [i for i in self.stale() if i.kind == "page" and i.path in unshown]
+
+
+def _unshown(page: PageSource, found: Discovery) -> bool:
+    """The page borrows words, and no build has recorded them for its source as it is."""
+    return bool(page.borrowed) and page.path not in found.rendered
 
 
 def _excluded(site: Site, path: str) -> bool:
@@ -289,7 +289,7 @@ def _page_item(site, page: PageSource, found, page_fp, model) -> Item:
     state, sidecar, detail = _classify(
         home, [], page.fingerprint, found, page_fp, model, PAGE_PROMPT_VERSION
     )
-    if state in STALE and page.borrowed and page.path not in found.rendered and found.recorded:
+    if state in STALE and found.recorded and _unshown(page, found):
         shown = "no build has shown its words yet: `python -m pipeline build` enriches it"
         detail = f"{detail}; {shown}" if detail else shown
     return item(state, detail=detail, sidecar=sidecar)

@@ -137,8 +137,12 @@ def _build(config_file: str | None, *, frozen: bool, strict: bool, generator: st
         if code == 2:
             return code
         problems = code  # enrich_command named each failure and problem on stderr
-        tried: set[tuple[str, str]] = {(i.kind, i.path) for i in stale}
-        shown = _EnrichShown(str(site.config_file), tried - later)
+        if _borrows_words(plan):
+            # The build shows these pages' words and enriches what changed before writing
+            # them: a change it finds is not reported as stale (it would fail --strict).
+            tried: set[tuple[str, str]] = {(i.kind, i.path) for i in stale}
+            shown = _EnrichShown(str(site.config_file), tried - later)
+            env["ENRICH_ON_STALE"] = "info"
     else:
         report_problems(site, plan.problems)
         problems = len(plan.problems)
@@ -152,12 +156,6 @@ def _build(config_file: str | None, *, frozen: bool, strict: bool, generator: st
     # Material prints a large end-of-life banner on every build; it is for maintainers, not
     # writers (noted in the README). Set NO_MKDOCS_2_WARNING=0 to see it.
     env.setdefault("NO_MKDOCS_2_WARNING", "1")
-    if shown is not None and _borrows_words(plan):
-        # The build shows these pages' words and enriches what changed before writing
-        # them: a change it finds is not reported as stale (it would fail --strict).
-        env["ENRICH_ON_STALE"] = "info"
-    else:
-        shown = None
     code = run_generator(gen, command, str(site.config_file), env, strict=strict, shown=shown)
     if shown is not None:
         if shown.fatal:

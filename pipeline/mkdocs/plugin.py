@@ -10,7 +10,6 @@ excerpt.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pathspec
@@ -25,10 +24,10 @@ from pipeline.config import site_url_problem, template_vars
 from pipeline.errors import Fatal, Problem
 from pipeline.mkdocs.config import EnrichConfig, options_of
 from pipeline.model import Options, Site
-from pipeline.plan import build_plan
+from pipeline.plan import Plan, build_plan
 from pipeline.render.html import inject_alts
 from pipeline.render.llms import NavNode
-from pipeline.render.shown import Recorder, changed_message, pause
+from pipeline.render.shown import Recorder, pause
 from pipeline.render.site_pass import (
     PageInfo,
     SitePass,
@@ -127,9 +126,7 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         for file in files:
             if file.src_uri.endswith(SUFFIX) or (state and file.src_uri.startswith(state)):
                 file.inclusion = InclusionLevel.EXCLUDED
-        # A cold cache (every CI build from a fresh clone) parses every page: on all cores.
-        scan_cache = ScanCache(site.state_dir / "cache" / "scan.json")
-        plan = build_plan(site, discover(site, scan_cache, parallel=True))
+        plan = _plan(site)
         try:
             level, messages = check_stale(site, plan)
         except Fatal as e:
@@ -192,7 +189,7 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if not pause():
             return
         before = site_pass.texts.pages
-        plan = build_plan(site, discover(site, ScanCache(site.state_dir / "cache" / "scan.json")))
+        plan = _plan(site)
         site_pass.texts = collect(plan)
         for rel in self._generated:
             site_pass.texts.pages.setdefault(rel, PageTexts("", ""))
@@ -204,9 +201,9 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
                 if f.page is not None
                 and site_pass.texts.pages.get(f.src_uri) != before.get(f.src_uri)
             ]
-            self._redraw_cards(changed, config)
+            self._redraw_cards(changed, site_pass, config)
 
-    def _redraw_cards(self, pages: list[Page], config: MkDocsConfig) -> None:
+    def _redraw_cards(self, pages: list[Page], site_pass: SitePass, config: MkDocsConfig) -> None:
         """Material's social plugin drew these pages' cards (on_page_markdown) before the
         pause gave them their summary: draw them again with it. Through the plugin's
         own job table (Material 9.x, frozen since its end of life); a social plugin
@@ -225,7 +222,7 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
             if src in self._described:
                 page.meta.pop("description", None)
                 self._described.discard(src)
-            self._describe(page, self._pass.page_texts(_info(page)) if self._pass else None)
+            self._describe(page, site_pass.page_texts(_info(page)))
             jobs[src] = pool.submit(generate, layout_of("cards_layout", page), page, config)
 
     @event_priority(-100)
@@ -329,15 +326,22 @@ class EnrichPlugin(BasePlugin[EnrichConfig]):
         if self._recorder is None:
             return
         self._recorder.save()
-        docs = Path(config.docs_dir)
-        for rel in self._recorder.changed():
-            level = "info" if self._stale_mode == "info" else "warning"
-            self._say(level, changed_message(os.path.relpath(docs / rel)))
+        for level, message in self._recorder.changed_messages(
+            Path(config.docs_dir), self._stale_mode
+        ):
+            self._say(level, message)
 
     def _say(self, level: str, message: str) -> None:
         if (level, message) not in self._said:
             self._said.add((level, message))
             _say(level, message)
+
+
+def _plan(site: Site) -> Plan:
+    """The plan from docs_dir as it is now. A cold scan cache (every CI build from a
+    fresh clone) parses every page: on all cores."""
+    scan_cache = ScanCache(site.state_dir / "cache" / "scan.json")
+    return build_plan(site, discover(site, scan_cache, parallel=True))
 
 
 def _nav_files(config: MkDocsConfig) -> set[str]:

@@ -33,7 +33,7 @@ from pipeline.model import Site
 from pipeline.plan import Plan
 from pipeline.render.hosting import HOSTING_DIR
 from pipeline.render.llms import FULL_FILE, ROOT_FILE
-from pipeline.render.shown import Recorder, changed_message
+from pipeline.render.shown import Recorder
 from pipeline.render.site_pass import (
     PageInfo,
     SitePass,
@@ -366,9 +366,7 @@ def run(
             site_pass.texts = collect(shown_plan)
             recorder.know(shown_plan)
         recorder.save()
-        level = "info" if stale_mode(site) == "info" else "warning"
-        for rel in recorder.changed():
-            messages.append((level, changed_message(os.path.relpath(site.docs_dir / rel))))
+        messages += recorder.changed_messages(site.docs_dir, stale_mode(site))
     site_pass.has_posts = any(site_pass.post_date(info) for info in infos.values())
     abstracts = {
         unquote(info.url): post.abstract

@@ -22,6 +22,7 @@ import os
 import subprocess
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pipeline.model import Site
 from pipeline.plan import Plan, State
@@ -116,17 +117,24 @@ class Recorder:
                 out.append(rel)
         return out
 
+    def changed_messages(self, docs_dir: Path, stale_mode: str) -> list[tuple[str, str]]:
+        """(level, message) for each page in `changed()`: what the build says of it,
+        a warning unless `on_stale` is info."""
+        level = "info" if stale_mode == "info" else "warning"
+        return [
+            (
+                level,
+                f"{os.path.relpath(docs_dir / rel)}: its rendered words changed since its "
+                "summary was made (an included file, a docstring or a macro); "
+                "run `python -m pipeline enrich`",
+            )
+            for rel in self.changed()
+        ]
+
     def wants_enrich(self) -> bool:
         """A page shows words no text was made from: worth a pause."""
         recorded = self.record.pages
         return bool(self.changed()) or any(rel in recorded for rel in self.unmade)
-
-
-def changed_message(path: str) -> str:
-    return (
-        f"{path}: its rendered words changed since its summary was made (an included "
-        "file, a docstring or a macro); run `python -m pipeline enrich`"
-    )
 
 
 # --- the pause: the build's side -------------------------------------------------------------
