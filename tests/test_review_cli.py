@@ -256,6 +256,7 @@ def test_link_base_links_files_and_sidecars_from_the_repository_root(site3, fake
         "https://forge.example/o r/",
         "https://forge.example/o/r/?a=1",
         '" onmouseover="alert(1)',
+        "http://[",  # does not parse (urlsplit raises): a usage error, not a traceback
     ],
 )
 def test_a_link_base_that_is_not_http_is_a_usage_error(site3, base):

@@ -29,6 +29,7 @@ import click
 from PIL import Image
 
 from pipeline.cli.report import review_rows
+from pipeline.config import site_url_problem
 from pipeline.enrich.prepare import Prepared, prepare
 from pipeline.errors import Fatal, ItemError
 from pipeline.fsutil import atomic_write
@@ -105,16 +106,16 @@ def _selected(plan: Plan, since: str | None, everything: bool) -> tuple[list[Ite
 def checked_link_base(url: str) -> str:
     """`--link-base`, ending in `/`; click.BadParameter (a usage error, one line saying
     why) for anything but an http(s) URL with a host, no query and no fragment."""
-    bad = not url or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url)
-    parts = urlsplit(url) if not bad else None
-    if (
-        parts is None
-        or parts.scheme.lower() not in ("http", "https")
-        or not parts.hostname
-        or parts.query
-        or parts.fragment
+    # site_url's rule (http or https with a host, a URL that parses), then narrower: a
+    # prefix for paths, so no query, fragment, whitespace, control character or backslash.
+    bad = (
+        not url
+        or site_url_problem(url) is not None
+        or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url)
         or "\\" in url
-    ):
+    )
+    parts = urlsplit(url) if not bad else None
+    if parts is None or not parts.hostname or parts.query or parts.fragment:
         raise click.BadParameter(
             f"must be an http(s) URL such as https://github.com/OWNER/REPO/blob/SHA/, not {url!r}"
         )
